@@ -1,0 +1,119 @@
+import type { EventOf, StreamContract } from '@tandem/contracts';
+import murmurhash from 'murmurhash';
+import { type Aggregator, canonicalJson, type Json } from '../algebra/aggregator';
+import { type Granularity, isGranularity } from './granularity';
+import { type AggregateRecord, record, type RecordState, type RecordValue } from './record';
+
+/**
+ * A view: a source stream, an optional filter, a key of one or more dimensions, an
+ * event-time bucket granularity and named aggregates (DESIGN.md section 3).
+ *
+ * Its transform version is `v<version>-<hash>` where the hash covers the declarative
+ * definition (stream and its version, dimension names, granularity, aggregate kinds and
+ * parameters). Function bodies are not hashed (their text depends on the compiler), so a
+ * change to what a filter, key or extractor computes must bump `version`.
+ */
+export type Dimension<E> = (event: E) => string | number;
+
+export interface ViewOptions<C extends StreamContract, R extends AggregateRecord<EventOf<C>>> {
+  /** View name, lower snake case; unique across the platform. */
+  readonly name: string;
+  /** Explicit version of the view's logic; bump it when a function changes. */
+  readonly version: number;
+  readonly stream: C;
+  readonly description?: string;
+  readonly filter?: (event: EventOf<C>) => boolean;
+  /** Dimensions in order; the key of a cell is their values. */
+  readonly key: { readonly [dimension: string]: Dimension<EventOf<C>> };
+  readonly granularity: Granularity;
+  readonly aggregates: R;
+}
+
+export interface View<E = unknown, S = unknown, O = unknown> {
+  readonly name: string;
+  readonly version: number;
+  readonly description: string;
+  readonly stream: StreamContract;
+  readonly granularity: Granularity;
+  readonly dimensions: readonly string[];
+  /** Names and kinds of the aggregates, in the state's field order. */
+  readonly aggregates: readonly { readonly name: string; readonly kind: string; readonly params: { readonly [k: string]: Json } }[];
+  /** The record aggregator over all named aggregates. */
+  readonly aggregator: Aggregator<E, S, O>;
+  /** `v<version>-<hash>`: rows of different transform versions are never merged. */
+  readonly transformVersion: string;
+  /** Whether the view takes this event (its filter). */
+  readonly accepts: (event: E) => boolean;
+  /** The encoded key of an event's cell. */
+  readonly keyOf: (event: E) => string;
+  /** The dimension values of an encoded key. */
+  readonly decodeKey: (key: string) => readonly string[];
+  /** The encoded key of dimension values (inverse of decodeKey). */
+  readonly encodeKey: (values: readonly (string | number)[]) => string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyView = View<any, any, any>;
+
+const VIEW_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+export function defineView<C extends StreamContract, R extends AggregateRecord<EventOf<C>>>(
+  options: ViewOptions<C, R>,
+): View<EventOf<C>, RecordState<R>, RecordValue<R>> {
+  type E = EventOf<C>;
+  const where = `view "${options.name}"`;
+  if (!VIEW_NAME.test(options.name)) throw new RangeError(`${where}: name must match ${VIEW_NAME}`);
+  if (!Number.isInteger(options.version) || options.version < 1) throw new RangeError(`${where}: version must be a positive integer`);
+  if (!isGranularity(options.granularity)) throw new RangeError(`${where}: granularity must be minute, hour or day`);
+  const dimensions = Object.keys(options.key);
+  if (dimensions.length === 0) throw new RangeError(`${where}: at least one key dimension is required`);
+  const extractors = dimensions.map((d) => options.key[d]);
+  const agg = record<E, R>(options.aggregates);
+  const aggregates = Object.keys(options.aggregates)
+    .sort()
+    .map((name) => ({ name, kind: options.aggregates[name].kind, params: options.aggregates[name].params }));
+
+  // One dimension: the raw value is the key. Several: a JSON array, unambiguous for any value.
+  const single = dimensions.length === 1;
+  const encodeKey = (values: readonly (string | number)[]) => (single ? String(values[0]) : JSON.stringify(values.map(String)));
+  const keyOf = single
+    ? (e: E) => String(extractors[0](e))
+    : (e: E) => JSON.stringify(extractors.map((f) => String(f(e))));
+  const decodeKey = (key: string): readonly string[] => {
+    if (single) return [key];
+    const parsed: unknown = JSON.parse(key);
+    if (!Array.isArray(parsed) || parsed.length !== dimensions.length) {
+      throw new RangeError(`${where}: key must be a JSON array of ${dimensions.length} values (${dimensions.join(', ')})`);
+    }
+    return parsed.map(String);
+  };
+
+  const definition: Json = {
+    name: options.name,
+    version: options.version,
+    stream: `${options.stream.name}.v${options.stream.version}`,
+    filtered: options.filter !== undefined,
+    dimensions,
+    granularity: options.granularity,
+    aggregates: aggregates as unknown as Json,
+  };
+  const text = canonicalJson(definition);
+  const hash = (murmurhash.v3(text, 1).toString(16).padStart(8, '0') + murmurhash.v3(text, 2).toString(16).padStart(8, '0')).slice(0, 12);
+  const filter = options.filter;
+
+  return Object.freeze({
+    name: options.name,
+    version: options.version,
+    description: options.description ?? '',
+    stream: options.stream as StreamContract,
+    granularity: options.granularity,
+    dimensions,
+    aggregates,
+    aggregator: agg,
+    transformVersion: `v${options.version}-${hash}`,
+    accepts: filter ? (e: E) => filter(e) : () => true,
+    keyOf,
+    decodeKey,
+    encodeKey,
+  });
+}
