@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { count, distinct, max, mean, min, quantile, quantiles, record, sum, topK } from '../index';
+import { type AggregateRecord, count, distinct, max, mean, min, quantile, quantiles, record, sum, topK } from '../index';
 import { checkAggregatorLaws } from '../testing';
 
 // Integer inputs: sums of integers are exact in doubles, so laws can be checked with `===`
@@ -24,7 +24,7 @@ describe('built-in aggregators', () => {
   checkAggregatorLaws('topK (within capacity)', topK((x: string) => x, { k: 3, capacity: 8 }), fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'));
   checkAggregatorLaws(
     'record',
-    record({ n: count<number>(), s: sum(id), lo: min(id), d: distinct(id, { precision: 6 }) }),
+    record<number, AggregateRecord<number>>({ n: count<number>(), s: sum(id), lo: min(id), d: distinct(id, { precision: 6 }) }),
     int,
   );
 });

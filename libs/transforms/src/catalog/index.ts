@@ -1,0 +1,24 @@
+import type { AnyView } from '../views/define-view';
+import { flightsPerOriginHour, flightsPerRouteDay } from './flights.views';
+import { requestsPerStatusHour, requestsPerUrlMinute } from './http-requests.views';
+
+export * from './flights.views';
+export * from './http-requests.views';
+
+/** Every view the platform runs, in a fixed order. */
+export const catalog: readonly AnyView[] = [requestsPerUrlMinute, requestsPerStatusHour, flightsPerOriginHour, flightsPerRouteDay];
+
+export function viewByName(name: string, views: readonly AnyView[] = catalog): AnyView {
+  const view = views.find((v) => v.name === name);
+  if (!view) throw new RangeError(`unknown view "${name}"; known views: ${views.map((v) => v.name).join(', ')}`);
+  return view;
+}
+
+/** Views over one stream. */
+export const viewsOfStream = (stream: string, views: readonly AnyView[] = catalog): AnyView[] => views.filter((v) => v.stream.name === stream);
+
+/** Resolves a comma-separated selection (`*` or empty means all). */
+export function selectViews(names: readonly string[], views: readonly AnyView[] = catalog): AnyView[] {
+  if (names.length === 0 || (names.length === 1 && names[0] === '*')) return [...views];
+  return names.map((n) => viewByName(n, views));
+}
