@@ -1,0 +1,2 @@
+export * from './batch-completed';
+export * from './control-event';

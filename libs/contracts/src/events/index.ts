@@ -1,0 +1,3 @@
+export * from './stream-contract';
+export * from './codec';
+export * from './dead-letter';
