@@ -6,6 +6,9 @@
 const preset = require('./jest.preset');
 
 module.exports = {
+  // Jest reads testTimeout only at the top level (not per project); integration tests start
+  // processes and wait for real servers.
+  testTimeout: 180000,
   projects: [
     {
       ...preset,
@@ -18,7 +21,6 @@ module.exports = {
       testMatch: ['<rootDir>/{apps,libs,tools,tests}/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/libs/testkit/src/jest/global-setup.ts',
       globalTeardown: '<rootDir>/libs/testkit/src/jest/global-teardown.ts',
-      testTimeout: 180000,
     },
   ],
 };

@@ -21,12 +21,14 @@ export interface StreamContract<S extends TSchema = TSchema> {
   readonly partitions: number;
   /** JSON Schema (TypeBox) of one event. */
   readonly schema: S;
+  // Declared as methods (bivariant parameters) so that any concrete contract is also a
+  // `StreamContract` and contracts of different streams fit in one list.
   /** Partitioning key of an event (Kafka message key). */
-  readonly key: (event: Static<S>) => string;
+  key(event: Static<S>): string;
   /** Event time in epoch milliseconds (what views bucket by). */
-  readonly eventTime: (event: Static<S>) => number;
+  eventTime(event: Static<S>): number;
   /** Validates an unknown value against the schema; never throws. */
-  readonly validate: (value: unknown) => Validation<Static<S>>;
+  validate(value: unknown): Validation<Static<S>>;
 }
 
 export type EventOf<C> = C extends StreamContract<infer S> ? Static<S> : never;

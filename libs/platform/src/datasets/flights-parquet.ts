@@ -1,7 +1,12 @@
 import { type FlightEvent, flightEventFromRow, type FlightRow } from '@tandem/contracts';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import * as hyparquet from 'hyparquet';
+import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { dirname, join } from 'node:path';
+
+// hyparquet's Node entry point adds asyncBufferFromFile; TypeScript's node10 resolution only
+// sees the browser typings, so the function is typed here.
+const { asyncBufferFromFile } = hyparquet as unknown as { asyncBufferFromFile(path: string): Promise<AsyncBuffer> };
 
 /**
  * Reads the flights-3m dataset (vega-datasets' `data/flights-3m.parquet`, zstd-compressed)

@@ -3,11 +3,10 @@ import { count, distinct, max, mean, min, quantile, sum } from '../index-aggrega
 import { defineView } from '../views/define-view';
 
 /** Departures per origin airport per hour, with delay statistics. */
-export const flightsPerOriginHour = defineView({
+export const flightsPerOriginHour = defineView(flights, {
   name: 'flights_per_origin_hour',
   version: 1,
   description: 'Departures per origin airport per hour: count, delay mean/min/max/p95, distinct destinations',
-  stream: flights,
   key: { origin: (e) => e.origin },
   granularity: 'hour',
   aggregates: {
@@ -21,11 +20,10 @@ export const flightsPerOriginHour = defineView({
 });
 
 /** Flights per route (origin, destination) per day. */
-export const flightsPerRouteDay = defineView({
+export const flightsPerRouteDay = defineView(flights, {
   name: 'flights_per_route_day',
   version: 1,
   description: 'Flights per route per day: count, mean delay, total distance',
-  stream: flights,
   key: { origin: (e) => e.origin, destination: (e) => e.destination },
   granularity: 'day',
   aggregates: {

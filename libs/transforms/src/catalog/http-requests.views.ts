@@ -3,11 +3,10 @@ import { count, distinct, max, quantile, sum } from '../index-aggregators';
 import { defineView } from '../views/define-view';
 
 /** Traffic per URL path per minute: requests, bytes, distinct clients and p95 response size. */
-export const requestsPerUrlMinute = defineView({
+export const requestsPerUrlMinute = defineView(httpRequests, {
   name: 'requests_per_url_minute',
   version: 1,
   description: 'Requests per URL path per minute',
-  stream: httpRequests,
   key: { url: (e) => e.path },
   granularity: 'minute',
   aggregates: {
@@ -20,11 +19,10 @@ export const requestsPerUrlMinute = defineView({
 });
 
 /** Requests per HTTP status per hour. */
-export const requestsPerStatusHour = defineView({
+export const requestsPerStatusHour = defineView(httpRequests, {
   name: 'requests_per_status_hour',
   version: 1,
   description: 'Requests per HTTP status code per hour',
-  stream: httpRequests,
   key: { status: (e) => e.status },
   granularity: 'hour',
   aggregates: {

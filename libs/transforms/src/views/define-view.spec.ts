@@ -18,34 +18,33 @@ describe('defineView', () => {
   const base = {
     name: 'demo',
     version: 1,
-    stream: httpRequests,
     key: { status: (e: HttpRequestEvent) => e.status },
     granularity: 'hour' as const,
     aggregates: { n: count(), bytes: sum((e: HttpRequestEvent) => e.bytes) },
   };
 
   it('derives a stable transform version from the definition', () => {
-    expect(defineView(base).transformVersion).toBe(defineView({ ...base }).transformVersion);
-    expect(defineView(base).transformVersion).toMatch(/^v1-[0-9a-f]{12}$/);
+    expect(defineView(httpRequests, base).transformVersion).toBe(defineView(httpRequests, { ...base }).transformVersion);
+    expect(defineView(httpRequests, base).transformVersion).toMatch(/^v1-[0-9a-f]{12}$/);
   });
 
   it('changes the transform version when the definition changes', () => {
-    const v = defineView(base).transformVersion;
-    expect(defineView({ ...base, version: 2 }).transformVersion).not.toBe(v);
-    expect(defineView({ ...base, granularity: 'day' }).transformVersion).not.toBe(v);
-    expect(defineView({ ...base, aggregates: { ...base.aggregates, top: max((e: HttpRequestEvent) => e.bytes) } }).transformVersion).not.toBe(v);
-    expect(defineView({ ...base, filter: (e) => e.method === 'GET' }).transformVersion).not.toBe(v);
+    const v = defineView(httpRequests, base).transformVersion;
+    expect(defineView(httpRequests, { ...base, version: 2 }).transformVersion).not.toBe(v);
+    expect(defineView(httpRequests, { ...base, granularity: 'day' }).transformVersion).not.toBe(v);
+    expect(defineView(httpRequests, { ...base, aggregates: { ...base.aggregates, top: max((e: HttpRequestEvent) => e.bytes) } }).transformVersion).not.toBe(v);
+    expect(defineView(httpRequests, { ...base, filter: (e) => e.method === 'GET' }).transformVersion).not.toBe(v);
   });
 
   it('rejects bad definitions with the reason', () => {
-    expect(() => defineView({ ...base, name: 'Bad Name' })).toThrow(/name must match/);
-    expect(() => defineView({ ...base, version: 0 })).toThrow(/version must be a positive integer/);
-    expect(() => defineView({ ...base, key: {} })).toThrow(/at least one key dimension/);
-    expect(() => defineView({ ...base, granularity: 'week' as never })).toThrow(/granularity/);
+    expect(() => defineView(httpRequests, { ...base, name: 'Bad Name' })).toThrow(/name must match/);
+    expect(() => defineView(httpRequests, { ...base, version: 0 })).toThrow(/version must be a positive integer/);
+    expect(() => defineView(httpRequests, { ...base, key: {} })).toThrow(/at least one key dimension/);
+    expect(() => defineView(httpRequests, { ...base, granularity: 'week' as never })).toThrow(/granularity/);
   });
 
   it('encodes multi-dimension keys unambiguously', () => {
-    const v = defineView({ ...base, key: { method: (e) => e.method, path: (e) => e.path } });
+    const v = defineView(httpRequests, { ...base, key: { method: (e) => e.method, path: (e) => e.path } });
     const key = v.keyOf(events[0]);
     expect(v.decodeKey(key)).toEqual([events[0].method, events[0].path]);
     expect(v.encodeKey([events[0].method, events[0].path])).toBe(key);

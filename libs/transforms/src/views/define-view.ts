@@ -2,9 +2,12 @@ import type { EventOf, StreamContract } from '@tandem/contracts';
 import murmurhash from 'murmurhash';
 import { type Aggregator, canonicalJson, type Json } from '../algebra/aggregator';
 import { type Granularity, isGranularity } from './granularity';
-import { type AggregateRecord, record, type RecordState, type RecordValue } from './record';
+import { type AggregateRecord, type AnyAggregator, record } from './record';
 
 /**
+ * `defineView(stream, { ... })`. The stream comes first so that TypeScript knows the event
+ * type before it types the extractors of the aggregates.
+ *
  * A view: a source stream, an optional filter, a key of one or more dimensions, an
  * event-time bucket granularity and named aggregates (DESIGN.md section 3).
  *
@@ -15,18 +18,21 @@ import { type AggregateRecord, record, type RecordState, type RecordValue } from
  */
 export type Dimension<E> = (event: E) => string | number;
 
-export interface ViewOptions<C extends StreamContract, R extends AggregateRecord<EventOf<C>>> {
+export interface ViewOptions<C extends StreamContract, K extends string> {
   /** View name, lower snake case; unique across the platform. */
   readonly name: string;
   /** Explicit version of the view's logic; bump it when a function changes. */
   readonly version: number;
-  readonly stream: C;
   readonly description?: string;
   readonly filter?: (event: EventOf<C>) => boolean;
   /** Dimensions in order; the key of a cell is their values. */
   readonly key: { readonly [dimension: string]: Dimension<EventOf<C>> };
   readonly granularity: Granularity;
-  readonly aggregates: R;
+  /**
+   * Named aggregates. Typed per name (not as one inferred record) so that each aggregate's
+   * extractor is contextually typed with the stream's event: `sum((e) => e.bytes)`.
+   */
+  readonly aggregates: { readonly [name in K]: AnyAggregator<EventOf<C>> };
 }
 
 export interface View<E = unknown, S = unknown, O = unknown> {
@@ -57,10 +63,12 @@ export type AnyView = View<any, any, any>;
 
 const VIEW_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
-export function defineView<C extends StreamContract, R extends AggregateRecord<EventOf<C>>>(
-  options: ViewOptions<C, R>,
-): View<EventOf<C>, RecordState<R>, RecordValue<R>> {
+export function defineView<C extends StreamContract, K extends string>(
+  stream: C,
+  options: ViewOptions<C, K>,
+): View<EventOf<C>, { [name in K]: unknown }, { [name in K]: unknown }> {
   type E = EventOf<C>;
+  type R = AggregateRecord<E>;
   const where = `view "${options.name}"`;
   if (!VIEW_NAME.test(options.name)) throw new RangeError(`${where}: name must match ${VIEW_NAME}`);
   if (!Number.isInteger(options.version) || options.version < 1) throw new RangeError(`${where}: version must be a positive integer`);
@@ -68,10 +76,10 @@ export function defineView<C extends StreamContract, R extends AggregateRecord<E
   const dimensions = Object.keys(options.key);
   if (dimensions.length === 0) throw new RangeError(`${where}: at least one key dimension is required`);
   const extractors = dimensions.map((d) => options.key[d]);
-  const agg = record<E, R>(options.aggregates);
+  const agg = record<E, R>(options.aggregates as R) as unknown as Aggregator<E, { [name in K]: unknown }, { [name in K]: unknown }>;
   const aggregates = Object.keys(options.aggregates)
     .sort()
-    .map((name) => ({ name, kind: options.aggregates[name].kind, params: options.aggregates[name].params }));
+    .map((name) => ({ name, kind: (options.aggregates as R)[name].kind, params: (options.aggregates as R)[name].params }));
 
   // One dimension: the raw value is the key. Several: a JSON array, unambiguous for any value.
   const single = dimensions.length === 1;
@@ -91,7 +99,7 @@ export function defineView<C extends StreamContract, R extends AggregateRecord<E
   const definition: Json = {
     name: options.name,
     version: options.version,
-    stream: `${options.stream.name}.v${options.stream.version}`,
+    stream: `${stream.name}.v${stream.version}`,
     filtered: options.filter !== undefined,
     dimensions,
     granularity: options.granularity,
@@ -105,7 +113,7 @@ export function defineView<C extends StreamContract, R extends AggregateRecord<E
     name: options.name,
     version: options.version,
     description: options.description ?? '',
-    stream: options.stream as StreamContract,
+    stream: stream as StreamContract,
     granularity: options.granularity,
     dimensions,
     aggregates,

@@ -1,4 +1,5 @@
 import { CoreSchema1700000000000 } from './1700000000000-core-schema';
+import { BatchVersions1700000400000 } from './1700000400000-batch-versions';
 
 /** Every migration, in order. Append new ones; never edit one that has shipped. */
-export const migrations = [CoreSchema1700000000000];
+export const migrations = [CoreSchema1700000000000, BatchVersions1700000400000];

@@ -1,0 +1,82 @@
+import { chunkOf } from '@tandem/platform';
+import { type Aggregator, type AnyView, type View, ViewAccumulator } from '@tandem/transforms';
+
+/**
+ * The deltas one partition batch adds to the realtime rows: per offset chunk and view, the
+ * cells (key, bucket) with their state and the number of events folded into them.
+ *
+ * Folding is the shared evaluator's (`ViewAccumulator`, the same one batch uses); the only
+ * addition is an event count per cell, which the realtime table records next to the state.
+ */
+export interface DecodedEvent {
+  readonly offset: number;
+  readonly event: unknown;
+}
+
+/** A view's state together with the number of events folded into it. */
+export interface Counted<S> {
+  n: number;
+  s: S;
+}
+
+export type CountedView = View<unknown, Counted<unknown>, unknown>;
+
+export interface ChunkDelta {
+  readonly chunk: number;
+  /** One accumulator per view of the stream, in the binding's view order. */
+  readonly views: readonly ViewAccumulator<unknown, Counted<unknown>, unknown>[];
+}
+
+export interface PartitionDelta {
+  /** Events below this offset were left out (already applied). */
+  readonly from: number;
+  readonly chunks: readonly ChunkDelta[];
+  /** Events folded (accepted by at least the offset filter; a view's own filter may drop some). */
+  readonly events: number;
+}
+
+/** Wraps a view so its states count the events folded into them. */
+export function countedView(view: AnyView): CountedView {
+  const agg = view.aggregator as Aggregator<unknown, unknown, unknown>;
+  const counted: Aggregator<unknown, Counted<unknown>, unknown> = {
+    kind: agg.kind,
+    params: agg.params,
+    zero: () => ({ n: 0, s: agg.zero() }),
+    lift: (e) => ({ n: 1, s: agg.lift(e) }),
+    plus: (a, b) => ({ n: a.n + b.n, s: agg.plus(a.s, b.s) }),
+    add: (acc, e) => {
+      acc.n++;
+      acc.s = agg.add(acc.s, e);
+      return acc;
+    },
+    plusInto: (acc, b) => {
+      acc.n += b.n;
+      acc.s = agg.plusInto(acc.s, b.s);
+      return acc;
+    },
+    present: (c) => agg.present(c.s),
+    encode: (c) => agg.encode(c.s),
+    decode: (j) => ({ n: 0, s: agg.decode(j) }),
+  };
+  return Object.freeze({ ...view, aggregator: counted }) as CountedView;
+}
+
+/** Folds the events at or above `from` into per-chunk accumulators. */
+export function accumulatePartition(views: readonly CountedView[], events: readonly DecodedEvent[], from: number, chunkSize: number): PartitionDelta {
+  const chunks: ChunkDelta[] = [];
+  let current: ChunkDelta | undefined;
+  let folded = 0;
+  for (let i = 0; i < events.length; i++) {
+    const { offset, event } = events[i];
+    if (offset < from) continue;
+    const chunk = chunkOf(offset, chunkSize);
+    if (current === undefined || current.chunk !== chunk) {
+      current = { chunk, views: views.map((v) => new ViewAccumulator(v)) };
+      chunks.push(current);
+    }
+    const accumulators = current.views;
+    for (let v = 0; v < accumulators.length; v++) accumulators[v].add(event);
+    folded++;
+  }
+  return { from, chunks, events: folded };
+}
