@@ -55,3 +55,24 @@ describe('DDSketch accuracy on the access log', () => {
     });
   }
 });
+
+describe('DDSketch agrees with the reference implementation', () => {
+  it('answers the same quantiles as @datadog/sketches-js on the access log and on signed values', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { DDSketch } = require('@datadog/sketches-js') as typeof import('@datadog/sketches-js');
+    const datasets = [events.map((e) => e.bytes), events.map((e, i) => (i % 3 === 0 ? -e.bytes : e.bytes) / 7)];
+    for (const values of datasets) {
+      for (const alpha of [0.01, 0.05]) {
+        const reference = new DDSketch({ relativeAccuracy: alpha });
+        values.forEach((v) => reference.accept(v));
+        const agg = quantiles((v: number) => v, [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1], { relativeAccuracy: alpha });
+        const ours = agg.present(aggregate(agg, values));
+        for (const q of [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1]) {
+          const want = reference.getValueAtQuantile(q);
+          // Same bucket, same representative value (up to floating-point rounding of gamma^k).
+          expect(Math.abs(ours[`p${q * 100}`]! - want)).toBeLessThanOrEqual(1e-9 * Math.abs(want));
+        }
+      }
+    }
+  });
+});

@@ -85,8 +85,8 @@ export const max = <E>(of: NumberOf<E>) => extremum<E>('max', of);
 
 /** Mean state: a (sum, count) pair, the classic monoid behind an average. */
 export interface MeanState {
-  readonly sum: number;
-  readonly count: number;
+  sum: number;
+  count: number;
 }
 
 /** Arithmetic mean of a numeric field; `null` over no values. */
@@ -101,7 +101,16 @@ export function mean<E>(of: NumberOf<E>): Aggregator<E, MeanState, number | null
     plus: (a, b) => ({ sum: a.sum + b.sum, count: a.count + b.count }),
     add: (acc, e) => {
       const v = of(e);
-      return present(v) ? { sum: acc.sum + v, count: acc.count + 1 } : acc;
+      if (present(v)) {
+        acc.sum += v;
+        acc.count += 1;
+      }
+      return acc;
+    },
+    plusInto: (acc, b) => {
+      acc.sum += b.sum;
+      acc.count += b.count;
+      return acc;
     },
     present: (s) => (s.count === 0 ? null : s.sum / s.count),
     encode: (s) => [s.sum, s.count],

@@ -1,6 +1,6 @@
 import type { EventOf, StreamContract } from '@tandem/contracts';
-import murmurhash from 'murmurhash';
 import { type Aggregator, canonicalJson, type Json } from '../algebra/aggregator';
+import { murmur3 } from '../algebra/hash';
 import { type Granularity, isGranularity } from './granularity';
 import { type AggregateRecord, type AnyAggregator, record } from './record';
 
@@ -106,7 +106,7 @@ export function defineView<C extends StreamContract, K extends string>(
     aggregates: aggregates as unknown as Json,
   };
   const text = canonicalJson(definition);
-  const hash = (murmurhash.v3(text, 1).toString(16).padStart(8, '0') + murmurhash.v3(text, 2).toString(16).padStart(8, '0')).slice(0, 12);
+  const hash = (murmur3(text, 1).toString(16).padStart(8, '0') + murmur3(text, 2).toString(16).padStart(8, '0')).slice(0, 12);
   const filter = options.filter;
 
   return Object.freeze({

@@ -16,55 +16,65 @@ export interface ViewCell<S> {
 export const cellId = (key: string, bucket: number): string => `${bucket}\u0000${key}`;
 
 export class ViewAccumulator<E, S, O> {
-  private readonly map = new Map<string, ViewCell<S>>();
+  // Cells by bucket, then key: no string is built per event to find a cell.
+  private readonly buckets = new Map<number, Map<string, ViewCell<S>>>();
+  private count = 0;
+  private readonly eventTime: (event: E) => number;
 
   constructor(
     readonly view: View<E, S, O>,
-    /** Event time of an event, epoch ms (the stream contract's). */
-    private readonly eventTime: (event: E) => number = view.stream.eventTime as (event: E) => number,
-  ) {}
+    /** Event time of an event, epoch ms; the stream contract's by default. */
+    eventTime?: (event: E) => number,
+  ) {
+    const stream = view.stream;
+    this.eventTime = eventTime ?? ((e: E) => stream.eventTime(e as never));
+  }
+
+  private cell(key: string, bucket: number): ViewCell<S> {
+    let byKey = this.buckets.get(bucket);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.buckets.set(bucket, byKey);
+    }
+    let cell = byKey.get(key);
+    if (cell === undefined) {
+      cell = { key, bucket, state: this.view.aggregator.zero() };
+      byKey.set(key, cell);
+      this.count++;
+    }
+    return cell;
+  }
 
   /** Folds one event in; returns false when the view's filter rejects it. */
   add(event: E): boolean {
     const view = this.view;
     if (!view.accepts(event)) return false;
-    const key = view.keyOf(event);
-    const bucket = bucketOf(this.eventTime(event), view.granularity);
-    const id = cellId(key, bucket);
-    let cell = this.map.get(id);
-    if (cell === undefined) {
-      cell = { key, bucket, state: view.aggregator.zero() };
-      this.map.set(id, cell);
-    }
+    const cell = this.cell(view.keyOf(event), bucketOf(this.eventTime(event), view.granularity));
     cell.state = view.aggregator.add(cell.state, event);
     return true;
   }
 
-  /** Merges a cell's state in (e.g. a shard's partial result). */
+  /** Merges a cell's state in (e.g. a shard's partial result); `state` is not modified. */
   merge(key: string, bucket: number, state: S): void {
-    const id = cellId(key, bucket);
-    const cell = this.map.get(id);
-    if (cell === undefined) {
-      this.map.set(id, { key, bucket, state: this.view.aggregator.plus(this.view.aggregator.zero(), state) });
-    } else {
-      cell.state = this.view.aggregator.plusInto(cell.state, state);
-    }
+    const cell = this.cell(key, bucket);
+    cell.state = this.view.aggregator.plusInto(cell.state, state);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
-  cells(): IterableIterator<ViewCell<S>> {
-    return this.map.values();
+  *cells(): IterableIterator<ViewCell<S>> {
+    for (const byKey of this.buckets.values()) yield* byKey.values();
   }
 
   get(key: string, bucket: number): ViewCell<S> | undefined {
-    return this.map.get(cellId(key, bucket));
+    return this.buckets.get(bucket)?.get(key);
   }
 
   clear(): void {
-    this.map.clear();
+    this.buckets.clear();
+    this.count = 0;
   }
 }
 

@@ -8,7 +8,8 @@ import { aggregator, type Aggregator, type Json, StateDecodeError } from '../alg
 export type AnyAggregator<E> = Aggregator<E, any, any>;
 export type AggregateRecord<E> = { readonly [name: string]: AnyAggregator<E> };
 
-export type RecordState<R> = { [K in keyof R]: R[K] extends Aggregator<never, infer S, unknown> ? S : never };
+/** Opaque: a record state is internal to the record aggregator (encode it to inspect it). */
+export type RecordState<R> = { readonly __record: R };
 export type RecordValue<R> = { [K in keyof R]: R[K] extends Aggregator<never, unknown, infer O> ? O : never };
 
 export function record<E, R extends AggregateRecord<E>>(fields: R): Aggregator<E, RecordState<R>, RecordValue<R>> {
@@ -16,39 +17,40 @@ export function record<E, R extends AggregateRecord<E>>(fields: R): Aggregator<E
   if (names.length === 0) throw new RangeError('record: at least one aggregate is required');
   type S = RecordState<R>;
   type O = RecordValue<R>;
-  const map = (f: (name: string, agg: AnyAggregator<E>) => unknown): S => {
-    const out: Record<string, unknown> = {};
-    for (const name of names) out[name] = f(name, fields[name]);
-    return out as S;
-  };
-  const st = (s: S, name: string) => (s as Record<string, unknown>)[name];
+  // Internally a state is an array in `names` order: the hot loops index arrays of
+  // functions instead of looking up object keys. Encoded states are objects by name.
+  const aggs = names.map((n) => fields[n]);
+  const width = aggs.length;
+  type A = unknown[];
+  const zero = (): A => aggs.map((a) => a.zero());
   return aggregator<E, S, O>({
     kind: 'record',
     params: Object.fromEntries(names.map((n) => [n, { kind: fields[n].kind, params: fields[n].params }])) as { [k: string]: Json },
-    zero: () => map((_, a) => a.zero()),
-    lift: (e) => map((_, a) => a.lift(e)),
-    plus: (x, y) => map((n, a) => a.plus(st(x, n), st(y, n))),
+    zero: () => zero() as unknown as S,
+    lift: (e) => aggs.map((a) => a.lift(e)) as unknown as S,
+    plus: (x, y) => aggs.map((a, i) => a.plus((x as unknown as A)[i], (y as unknown as A)[i])) as unknown as S,
     add: (acc, e) => {
-      const o = acc as Record<string, unknown>;
-      for (const n of names) o[n] = fields[n].add(o[n], e);
+      const o = acc as unknown as A;
+      for (let i = 0; i < width; i++) o[i] = aggs[i].add(o[i], e);
       return acc;
     },
     plusInto: (acc, b) => {
-      const o = acc as Record<string, unknown>;
-      for (const n of names) o[n] = fields[n].plusInto(o[n], st(b, n));
+      const o = acc as unknown as A;
+      const p = b as unknown as A;
+      for (let i = 0; i < width; i++) o[i] = aggs[i].plusInto(o[i], p[i]);
       return acc;
     },
-    present: (s) => map((n, a) => a.present(st(s, n))) as unknown as O,
-    encode: (s) => Object.fromEntries(names.map((n) => [n, fields[n].encode(st(s, n))])) as Json,
+    present: (s) => Object.fromEntries(names.map((n, i) => [n, aggs[i].present((s as unknown as A)[i])])) as unknown as O,
+    encode: (s) => Object.fromEntries(names.map((n, i) => [n, aggs[i].encode((s as unknown as A)[i])])) as Json,
     decode: (j) => {
       if (j === null || typeof j !== 'object' || Array.isArray(j)) {
         throw new StateDecodeError(`record: expected an object of states, got ${JSON.stringify(j)?.slice(0, 120)}`);
       }
       const o = j as { readonly [key: string]: Json };
-      return map((n, a) => {
+      return names.map((n, i) => {
         if (!(n in o)) throw new StateDecodeError(`record: missing state for aggregate "${n}"`);
-        return a.decode(o[n]);
-      });
+        return aggs[i].decode(o[n]);
+      }) as unknown as S;
     },
   });
 }
