@@ -58,7 +58,6 @@ describe('DDSketch accuracy on the access log', () => {
 
 describe('DDSketch agrees with the reference implementation', () => {
   it('answers the same quantiles as @datadog/sketches-js on the access log and on signed values', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { DDSketch } = require('@datadog/sketches-js') as typeof import('@datadog/sketches-js');
     const datasets = [events.map((e) => e.bytes), events.map((e, i) => (i % 3 === 0 ? -e.bytes : e.bytes) / 7)];
     for (const values of datasets) {
