@@ -31,5 +31,5 @@ module.exports = {
   },
   // ES-module-only packages are transpiled to CommonJS like our own sources.
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer|hyparquet-compressors|hysnappy|fzstd)/)'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/tmp/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/dist/', '<rootDir>/tmp/'],
 };

@@ -7,3 +7,5 @@ export * from './kafka';
 export * from './datasets/flights-parquet';
 export * from './lake';
 export * from './embedded-log';
+export * from './process/child-process';
+export * from './postgres/postgres-server';

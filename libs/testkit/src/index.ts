@@ -6,5 +6,5 @@ export { createTopic } from './kafka-topics';
 export { withSchema, type TestSchema } from './postgres-schema';
 export { startKafkaBroker, randomClusterId, type KafkaBroker, type KafkaBrokerOptions } from './kafka-broker';
 export { ensureKafkaDistribution, kafkaHome, tandemCacheDir, KAFKA_VERSION, type KafkaDistribution } from './kafka-distribution';
-export { startPostgres, type PostgresServer, type PostgresServerOptions } from './postgres-server';
+export { startPostgres, type PostgresServer, type PostgresServerOptions } from '@tandem/platform';
 export { startAzurite, AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, type AzuriteServer, type AzuriteOptions } from './azurite';

@@ -1,8 +1,9 @@
 // Global setup of Jest's "integration" project: one Kafka broker and one PostgreSQL server for
 // the whole run, started side by side. KAFKA_BROKERS / DATABASE_URL, when already set, name
 // servers to use instead. The addresses reach the test workers through process.env.
+import './register-paths';
+import { startPostgres, type PostgresServer } from '@tandem/platform';
 import { startKafkaBroker, type KafkaBroker } from '../kafka-broker';
-import { startPostgres, type PostgresServer } from '../postgres-server';
 import { harnessState, type HarnessState } from './state';
 
 export default async function globalSetup(): Promise<void> {

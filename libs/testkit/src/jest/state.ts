@@ -1,7 +1,7 @@
 // Handles of the servers started by the global setup, kept on globalThis: Jest loads the setup
 // and teardown modules separately, but in the same process.
 import type { KafkaBroker } from '../kafka-broker';
-import type { PostgresServer } from '../postgres-server';
+import type { PostgresServer } from '@tandem/platform';
 
 export interface HarnessState {
   kafka?: KafkaBroker;

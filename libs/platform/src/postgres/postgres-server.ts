@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { LOOPBACK, delay, elapsedSince, freePorts, hasExited, tailFile, terminate } from './internal';
+import { LOOPBACK, delay, elapsedSince, freePorts, hasExited, tailFile, terminate } from '../process/child-process';
 
 export interface PostgresServerOptions {
   /** Database created for the caller (the URL points at it). Default `tandem`. */
@@ -30,6 +30,13 @@ export interface PostgresServerOptions {
   settings?: Record<string, string | number>;
   /** How long to wait for initdb and start-up. Default 90 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep the cluster in this directory across runs (initialised on first use, kept on stop),
+   * as the quickstart does. Default: a throw-away temporary directory.
+   */
+  directory?: string;
+  /** Port to listen on; default a free one. */
+  port?: number;
 }
 
 export interface PostgresServer {
@@ -74,25 +81,33 @@ async function startOnce(binDir: string, runAs: RunAs | undefined, options: Post
   const timeoutMs = options.startTimeoutMs ?? 90_000;
   const startedAt = process.hrtime.bigint();
 
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tandem-pg-'));
+  const persistent = options.directory !== undefined;
+  const dir = persistent ? path.resolve(options.directory!) : await fs.mkdtemp(path.join(os.tmpdir(), 'tandem-pg-'));
+  await fs.mkdir(dir, { recursive: true });
   await fs.chmod(dir, 0o755); // the server's user must reach its data directory through it
   const dataDir = path.join(dir, 'data');
   const passwordFile = path.join(dir, 'password');
   const logFile = path.join(dir, 'postgres.log');
-  await fs.mkdir(dataDir, { mode: 0o700 });
-  await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  if (runAs) {
-    await fs.chown(dataDir, runAs.uid, runAs.gid);
-    await fs.chown(passwordFile, runAs.uid, runAs.gid);
+  const initialised = persistent && (await fs.stat(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false));
+  if (!initialised) {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await fs.mkdir(dataDir, { mode: 0o700 });
+    await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    if (runAs) {
+      await fs.chown(dataDir, runAs.uid, runAs.gid);
+      await fs.chown(passwordFile, runAs.uid, runAs.gid);
+    }
   }
+  // A persistent cluster is a user's data: never removed, even when start-up fails.
+  const removeDir = (force: boolean) => (persistent ? undefined : force ? rmSync(dir, { recursive: true, force: true }) : fs.rm(dir, { recursive: true, force: true }));
 
   let server: ChildProcess | undefined;
   // If the process exits before stop() has finished (or without calling it), the server must
   // not outlive it: an immediate shutdown, and the directory removed, synchronously.
   const cleanUpAtExit = () => {
-    if (server && !hasExited(server)) server.kill('SIGQUIT');
+    if (server && !hasExited(server)) server.kill(persistent ? 'SIGINT' : 'SIGQUIT');
     try {
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(true);
     } catch {
       // best effort while exiting
     }
@@ -103,13 +118,13 @@ async function startOnce(binDir: string, runAs: RunAs | undefined, options: Post
     (stopped ??= (async () => {
       // SIGINT is PostgreSQL's fast shutdown: it disconnects clients instead of waiting for them.
       if (server) await terminate(server, 15_000, 'SIGINT');
-      await fs.rm(dir, { recursive: true, force: true });
+      await removeDir(false);
       process.off('exit', cleanUpAtExit);
     })());
 
   try {
     const deadline = Date.now() + timeoutMs;
-    await run(
+    if (!initialised) await run(
       path.join(binDir, 'initdb'),
       [
         `--pgdata=${dataDir}`,
@@ -125,7 +140,7 @@ async function startOnce(binDir: string, runAs: RunAs | undefined, options: Post
     );
     await fs.rm(passwordFile, { force: true });
 
-    const [port] = await freePorts(1);
+    const port = options.port ?? (await freePorts(1))[0];
     const settings: Record<string, string | number> = {
       listen_addresses: LOOPBACK,
       port: port!,
@@ -150,9 +165,10 @@ async function startOnce(binDir: string, runAs: RunAs | undefined, options: Post
     const connection = { host: LOOPBACK, port: port!, user, password };
     await Promise.race([waitUntilReady(connection, server, deadline), spawnError]);
     if (database !== 'postgres') {
-      await withClient({ ...connection, database: 'postgres' }, (client) =>
-        client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`),
-      );
+      await withClient({ ...connection, database: 'postgres' }, async (client) => {
+        const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+        if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+      });
     }
     const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${LOOPBACK}:${port}/${encodeURIComponent(database)}`;
     return { url, port: port!, logFile, startupMs: elapsedSince(startedAt), stop };

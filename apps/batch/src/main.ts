@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { loadBatchConfig } from '@tandem/batch';
+import { ConfigError } from '@tandem/platform';
+import { AppModule } from './app.module';
+
+/**
+ * The batch service: the archiver (log -> lake) and the scheduled recompute (lake -> batch
+ * views). Settings come from the environment (BATCH_SETTINGS in @tandem/batch); a bad one
+ * stops the process before anything connects. SIGTERM/SIGINT let a run in progress end (it
+ * is invisible until its flip), flush the archiver and close the connections.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadBatchConfig(process.env, { requireKafka: true });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tandem batch: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = await NestFactory.create(AppModule.with(config), { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+}
+
+main().catch((error) => {
+  process.stderr.write(`tandem batch: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
