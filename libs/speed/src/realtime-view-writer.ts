@@ -143,8 +143,17 @@ const ADVANCE_OFFSETS = `
   FROM json_to_recordset($2::json) AS x(t text, p int, n bigint, l bigint)
   WHERE o.consumer = $1 AND o.topic = x.t AND o.partition = x.p`;
 
+// Where a transform version's realtime rows begin on a partition: the first transaction that
+// carries the view records the stored position (DESIGN.md section 6, read by the batch layer).
+const RECORD_STARTS = `
+  INSERT INTO tandem_realtime_starts (view, transform_version, topic, partition, start_offset)
+  SELECT x.v, x.t, x.topic, x.p, x.s FROM json_to_recordset($1::json) AS x(v text, t text, topic text, p int, s bigint)
+  ON CONFLICT DO NOTHING`;
+
 export class RealtimeViewWriter {
   private readonly known = new Map<string, KnownCells>();
+  /** Starts recorded by committed transactions of this writer (so each is written once). */
+  private readonly startsRecorded = new Set<string>();
 
   constructor(private readonly options: RealtimeViewWriterOptions) {
     if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
@@ -158,12 +167,13 @@ export class RealtimeViewWriter {
     const client = await this.options.pool.connect();
     try {
       await client.query('BEGIN');
-      const { outcomes, known } = await this.apply(client, works);
+      const { outcomes, known, starts } = await this.apply(client, works);
       if (this.options.commitDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.commitDelayMs));
       // Forgotten first: if COMMIT fails, whether it happened is unknown.
       for (const work of works) this.known.delete(partitionKey(work));
       await client.query('COMMIT');
       for (const [key, cells] of known) this.known.set(key, cells);
+      for (const start of starts) this.startsRecorded.add(start);
       return outcomes;
     } catch (error) {
       for (const work of works) this.known.delete(partitionKey(work));
@@ -186,7 +196,7 @@ export class RealtimeViewWriter {
     return offsets;
   }
 
-  private async apply(client: PoolClient, works: readonly PartitionWork[]): Promise<{ outcomes: PartitionOutcome[]; known: Map<string, KnownCells> }> {
+  private async apply(client: PoolClient, works: readonly PartitionWork[]): Promise<{ outcomes: PartitionOutcome[]; known: Map<string, KnownCells>; starts: string[] }> {
     const { chunkSize, consumer } = this.options;
     const stored = await this.lockOffsets(client, works);
 
@@ -195,9 +205,17 @@ export class RealtimeViewWriter {
     const advances: { t: string; p: number; n: number; l: number }[] = [];
     const outcomes: PartitionOutcome[] = [];
     const known = new Map<string, KnownCells>();
+    const starts: { v: string; t: string; topic: string; p: number; s: number }[] = [];
+    const startIds: string[] = [];
     for (const work of works) {
       const key = partitionKey(work);
       const next = stored.get(key)!;
+      for (const view of work.views) {
+        const id = `${view.name}\u0000${view.transformVersion}\u0000${key}`;
+        if (this.startsRecorded.has(id)) continue;
+        starts.push({ v: view.name, t: view.transformVersion, topic: work.topic, p: work.partition, s: next });
+        startIds.push(id);
+      }
       if (next > work.lastOffset) {
         outcomes.push({ applied: false, nextOffset: next, events: 0, rows: 0 });
         continue;
@@ -237,7 +255,8 @@ export class RealtimeViewWriter {
     // below the cut, so no answer reads it, and the next clean-up removes it again.
     if (merged.size > 0) await client.query(UPSERT_MERGED_ROWS, [JSON.stringify([...merged])]);
     if (advances.length > 0) await client.query(ADVANCE_OFFSETS, [consumer, JSON.stringify(advances)]);
-    return { outcomes, known };
+    if (starts.length > 0) await client.query(RECORD_STARTS, [JSON.stringify(starts)]);
+    return { outcomes, known, starts: startIds };
   }
 
   /** Locks the offsets rows of the works' partitions (creating missing ones) and returns their next offsets. */

@@ -22,6 +22,7 @@ import { Type } from '@sinclair/typebox';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
+import { addDashboardRoutes, type DashboardStatus } from '../dashboard/dashboard-routes';
 import { startLiveReplay, type LiveReplay } from './live-replay';
 
 /**
@@ -143,7 +144,36 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
       await batchRunning;
     });
 
-    // Serving: REST + gRPC (+ dashboard)
+    // Ingest and the live replay (started once serving listens)
+    const ingest = new IngestService({ log, streams: STREAMS });
+    stack.push(() => ingest.close());
+    let replay: LiveReplay | undefined = undefined;
+
+    // Serving: REST + gRPC + dashboard
+    const dashboardStatus = async (): Promise<DashboardStatus> => {
+      const deadLetters = (await registry.getSingleMetric('tandem_speed_dead_letters_total')?.get())?.values.reduce((n, v) => n + v.value, 0) ?? 0;
+      const { rows } = await db.pool.query(
+        `SELECT run_id, mode, status, finished_at, EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS duration_ms, cut, conformity
+           FROM tandem_batch_runs ORDER BY started_at DESC LIMIT 10`,
+      );
+      return {
+        replay: replay ? replay.status() : { published: 0, done: false, simulatedNow: null },
+        deadLetters,
+        runs: rows.map((r) => {
+          const views: { compared?: number; mismatches?: number }[] = Array.isArray(r.conformity) ? r.conformity : Object.values(r.conformity ?? {});
+          return {
+            runId: r.run_id,
+            mode: r.mode,
+            status: r.status,
+            finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+            durationMs: r.duration_ms === null ? null : Math.round(Number(r.duration_ms)),
+            cut: r.cut ? JSON.stringify(r.cut) : '',
+            drift: views.reduce((n, v) => n + (v.mismatches ?? 0), 0),
+            compared: views.reduce((n, v) => n + (v.compared ?? 0), 0),
+          };
+        }),
+      };
+    };
     const queries = new QueryService({ pool: db.pool, views, chunkSize: options.chunkSize });
     const edge: ServingEdge = await startServingEdge({
       queries,
@@ -152,30 +182,29 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
       apiKeys: [],
       rateLimit: { limit: 0, windowMs: 1_000 },
       logger: false,
+      configure: (app) => addDashboardRoutes(app, dashboardStatus),
     });
     stack.push(() => edge.close());
 
-    // Ingest and the live replay
-    const ingest = new IngestService({ log, streams: STREAMS });
-    stack.push(() => ingest.close());
     let alreadyInLog = 0;
     for (const end of (await admin.endOffsets(flights.topic)).values()) alreadyInLog += end;
     await admin.close();
-    const replay = startLiveReplay({
+    replay = startLiveReplay({
       ingest,
       rate: options.rate,
       startAt: alreadyInLog,
       limit: options.limit,
       onError: (error) => say(`replay stopped: ${error.message}`),
     });
-    stack.push(() => replay.stop());
+    const started = replay;
+    stack.push(() => started.stop());
 
     return {
       httpUrl: edge.httpUrl,
       grpcPort: edge.grpcPort,
       databaseUrl,
       logKind: log.kind,
-      replay,
+      replay: started,
       batchRuns,
       stop: stopAll,
     };

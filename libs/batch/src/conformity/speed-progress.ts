@@ -12,3 +12,15 @@ export async function readSpeedProgress(db: Pool | PoolClient, consumer: string,
   );
   return new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]));
 }
+
+/**
+ * Where the speed layer's realtime rows of one transform version begin, per partition
+ * (tandem_realtime_starts): every offset from there on is counted into that version's rows.
+ */
+export async function readRealtimeStarts(db: Pool | PoolClient, view: string, transformVersion: string, topic: string): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ partition: number; start_offset: string }>(
+    `SELECT partition, start_offset FROM tandem_realtime_starts WHERE view = $1 AND transform_version = $2 AND topic = $3`,
+    [view, transformVersion, topic],
+  );
+  return new Map(rows.map((r) => [Number(r.partition), Number(r.start_offset)]));
+}

@@ -4,5 +4,4 @@ import { join } from 'node:path';
 import { register } from 'tsconfig-paths';
 
 const root = join(__dirname, '../../../..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 register({ baseUrl: root, paths: require(join(root, 'tsconfig.base.json')).compilerOptions.paths });

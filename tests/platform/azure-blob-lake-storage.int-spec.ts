@@ -1,11 +1,8 @@
+import { AzureBlobLakeStorage, LakeManifest, LakeObjectNotFoundError, ManifestEntry } from '@tandem/platform';
 // The Azure Blob lake adapter against Azurite (Microsoft's Blob Storage emulator), started here.
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite, type AzuriteServer } from '@tandem/testkit';
-import { AzureBlobLakeStorage } from './azure-blob-lake-storage';
-import { LakeManifest } from './lake-manifest';
-import { LakeObjectNotFoundError } from './lake-storage';
-import type { ManifestEntry } from './manifest-entry';
 
 jest.setTimeout(60_000);
 

@@ -1,10 +1,9 @@
+import { KafkaLog, LogBatch, LogConsumer, TopicPartition } from '@tandem/platform';
 // The Kafka log adapter against a real broker: positions reported by the producer, consumers
 // that start where the caller's store says (not where the group's Kafka offsets say), failed
 // batches re-read from the store, and Kafka offsets committed only behind the store.
 import { createTopic, testEnv, uniqueName } from '@tandem/testkit';
 import { Kafka, logLevel } from 'kafkajs';
-import type { LogBatch, LogConsumer, TopicPartition } from '../log/log-port';
-import { KafkaLog } from './kafka-log';
 
 const { brokers } = testEnv();
 

@@ -1,0 +1,208 @@
+// Serving benchmark (not a test). Seeds flights_per_origin_hour from flights-3m (batch version
+// plus realtime rows past its cut), starts a serving process, and measures in the same run:
+//   - the direct SQL peer: the same statements, same snapshot, same pool, no decode/merge/transport;
+//   - REST (autocannon) and gRPC (a grpc-js load loop) for a point query and a top-N query,
+//     with the batch-part cache off and on.
+// Writes the "Serving layer" section of BENCHMARKS.md.
+//
+//   node tools/run.js bench/serving/run.ts [--rows N] [--seconds S] [--connections C] [--no-write]
+//
+// Uses DATABASE_URL when set, or starts the test harness' embedded PostgreSQL.
+import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import autocannon from 'autocannon';
+import { openDatabase } from '@tandem/platform';
+import { startPostgres, uniqueName } from '@tandem/testkit';
+import { flightsPerOriginHour } from '@tandem/transforms';
+import { machine, writeSection } from './benchmarks-file';
+import { compareAdapters } from './adapters';
+import { grpcLoad } from './grpc-load';
+import { type LoadSummary, summarise } from './latency';
+import { seedServing } from './seed';
+import type { DirectRequest } from './server-process';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const ROWS = option('rows', 300_000);
+const SECONDS = option('seconds', 5);
+const CONNECTIONS = option('connections', 8);
+const CHUNK = 10_000;
+const DAY = 86_400_000;
+const view = flightsPerOriginHour;
+
+interface Endpoints {
+  readonly http: string;
+  readonly grpc: number;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const machineLine = machine();
+  const pg = process.env['DATABASE_URL'] ? undefined : await startPostgres();
+  const url = process.env['DATABASE_URL'] ?? pg!.url;
+  const schema = uniqueName('bench_serving');
+  let child: ChildProcess | undefined;
+  try {
+    const db = await openDatabase({ url, schema, poolSize: 4 });
+    process.stderr.write(`seeding ${ROWS} flights into ${schema}...\n`);
+    const seeded = await seedServing(db, [view], ROWS, CHUNK, 'tandem-speed');
+    await db.close();
+    process.stderr.write(`seeded: ${JSON.stringify(seeded)}\n`);
+
+    child = fork(path.join(__dirname, 'server-process.ts'), [], {
+      execArgv: ['-r', '@swc-node/register'],
+      env: { ...process.env, SWC_NODE_PROJECT: path.join(__dirname, '../../tsconfig.base.json'), DATABASE_URL: url, BENCH_SCHEMA: schema, BENCH_CHUNK_SIZE: String(CHUNK) },
+    });
+    const ready = await message<{ uncached: Endpoints; cached: Endpoints }>(child, 'ready');
+
+    const key = 'ORD';
+    const point = { from: seeded.lastDay - 6 * DAY, to: seeded.lastDay + DAY };
+    const top = { from: seeded.lastDay - DAY, to: seeded.lastDay + DAY };
+    const restPoint = `/v1/views/${view.name}/value?key=${key}&from=${point.from}&to=${point.to}`;
+    const restTop = `/v1/views/${view.name}/top?aggregate=flights&from=${top.from}&to=${top.to}&n=10`;
+    const grpcPoint = { view: view.name, key: { origin: key }, from_ms: String(point.from), to_ms: String(point.to) };
+    const grpcTop = { view: view.name, aggregate: 'flights', from_ms: String(top.from), to_ms: String(top.to), n: 10 };
+
+    // What each answer is made of, for the record.
+    const probe = async (p: string) => (await (await fetch(`${ready.uncached.http}${p}`)).json()) as { provenance: { rows: { batch: number; speed: number } } };
+    const pointRows = (await probe(restPoint)).provenance.rows;
+    const topRows = (await probe(restTop)).provenance.rows;
+
+    interface Measured {
+      readonly name: string;
+      readonly shape: string;
+      readonly concurrency: number;
+      readonly summary: LoadSummary;
+      /** CPU of the serving process (PostgreSQL not included) and of the load generator, per request. */
+      readonly serverUs: number;
+      readonly clientUs: number;
+    }
+    const results: Measured[] = [];
+    const serverCpu = async () => {
+      child!.send({ type: 'cpu' });
+      return (await message<{ micros: number }>(child!, 'cpu')).micros;
+    };
+    const ownCpu = () => {
+      const used = process.cpuUsage();
+      return used.user + used.system;
+    };
+    const record = async (name: string, shape: string, concurrency: number, run: () => Promise<LoadSummary>) => {
+      const [server0, own0] = [await serverCpu(), ownCpu()];
+      const summary = await run();
+      const [server1, own1] = [await serverCpu(), ownCpu()];
+      const per = (micros: number) => micros / Math.max(1, summary.requests);
+      const m: Measured = { name, shape, concurrency, summary, serverUs: per(server1 - server0), clientUs: per(own1 - own0) };
+      results.push(m);
+      process.stderr.write(
+        `${shape.padEnd(6)} c=${String(concurrency).padEnd(2)} ${name.padEnd(24)} p50 ${summary.p50.toFixed(3)} ms  p99 ${summary.p99.toFixed(3)} ms  ${summary.rps.toFixed(0)} req/s  ` +
+          `server ${m.serverUs.toFixed(0)} us/req  load generator ${m.clientUs.toFixed(0)} us/req  (${summary.requests} ok, ${summary.errors} errors)\n`,
+      );
+    };
+    for (const [shape, restPath, grpcMethod, grpcRequest] of [
+      ['point', restPoint, 'Value', grpcPoint],
+      ['top-N', restTop, 'TopN', grpcTop],
+    ] as const) {
+      // Concurrency 1 shows what a request costs; concurrency C shows throughput (and queueing).
+      for (const concurrency of [1, CONNECTIONS]) {
+        const direct = async (seconds: number) => {
+          child!.send({ type: 'direct', shape: shape === 'point' ? 'point' : 'top', view: view.name, key, aggregate: 'flights', ...(shape === 'point' ? point : top), seconds, concurrency } satisfies DirectRequest);
+          return (await message<{ summary: LoadSummary }>(child!, 'direct-result')).summary;
+        };
+        await direct(2); // warm-up: plans, buffers, JIT
+        await record('direct SQL (same pool)', shape, concurrency, () => direct(SECONDS));
+        for (const cache of ['uncached', 'cached'] as const) {
+          const endpoints = ready[cache];
+          const label = `cache ${cache === 'cached' ? 'on' : 'off'}`;
+          await rest(`${endpoints.http}${restPath}`, concurrency, 2);
+          await record(`REST, ${label}`, shape, concurrency, () => rest(`${endpoints.http}${restPath}`, concurrency, SECONDS));
+          await queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, 2);
+          await record(`gRPC, ${label}`, shape, concurrency, () => queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, SECONDS));
+        }
+      }
+    }
+
+    process.stderr.write('Nest on Express vs Nest on Fastify...\n');
+    const adapters = await compareAdapters(SECONDS, CONNECTIONS);
+    const adapterRows = (['express', 'fastify'] as const).flatMap((kind) =>
+      adapters[kind].map((s, i) => `| Nest on ${kind === 'express' ? 'Express' : 'Fastify'} (round ${i + 1}) | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${Math.round(s.rps)} |`),
+    );
+    const mean = (kind: 'express' | 'fastify') => adapters[kind].reduce((n, s) => n + s.rps, 0) / adapters[kind].length;
+
+    const row = (r: Measured) =>
+      `| ${r.shape} | ${r.concurrency} | ${r.name} | ${r.summary.p50.toFixed(2)} | ${r.summary.p99.toFixed(2)} | ${Math.round(r.summary.rps)} | ${Math.round(r.serverUs)} | ${r.name.startsWith('direct') ? '' : Math.round(r.clientUs)} |`;
+    const find = (shape: string, concurrency: number, name: string) => results.find((r) => r.shape === shape && r.concurrency === concurrency && r.name === name)!.summary;
+    const verdict = (shape: string) => {
+      const direct = find(shape, 1, 'direct SQL (same pool)').p50;
+      const adds = (name: string) => `${(find(shape, 1, name).p50 - direct).toFixed(2)} ms`;
+      const ratio = (cache: string) => (find(shape, CONNECTIONS, `gRPC, cache ${cache}`).rps / find(shape, CONNECTIONS, `REST, cache ${cache}`).rps).toFixed(2);
+      return (
+        `${shape}: p50 over direct SQL at concurrency 1 (target <= 1 ms): REST +${adds('REST, cache off')} / gRPC +${adds('gRPC, cache off')} with the caches off, ` +
+        `REST +${adds('REST, cache on')} / gRPC +${adds('gRPC, cache on')} with them on; gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on`
+      );
+    };
+    const body = [
+      `Command: \`node tools/run.js bench/serving/run.ts --rows ${ROWS} --seconds ${SECONDS} --connections ${CONNECTIONS}\` (${started.toISOString().slice(0, 10)}).`,
+      `Machine: ${machineLine}. PostgreSQL ${pg ? 'embedded (testkit)' : 'from DATABASE_URL'} on the same machine; the serving process and the load generator are separate processes.`,
+      '',
+      `Data: the first ${seeded.events.toLocaleString('en-US')} flights of flights-3m on a 4-partition log; \`${view.name}\` batch version with ${seeded.batchRows.toLocaleString('en-US')} rows covering ~80% of each partition (cut ${JSON.stringify(seeded.cut)}, chunk ${CHUNK}), ${seeded.realtimeRows.toLocaleString('en-US')} realtime rows past the cut.`,
+      `Point query: \`value\` of ${key} over 7 days (${pointRows.batch} batch + ${pointRows.speed} realtime rows merged). Top-N: top 10 origins by flights over 2 days (${topRows.batch} batch + ${topRows.speed} realtime rows).`,
+      `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput): autocannon with that many connections for REST; for gRPC a grpc-js load loop with that many concurrent unary calls, one connection each, the request serialised once and answers read as bytes (autocannon does not parse JSON either); that many concurrent loops for direct SQL; ${SECONDS} s each after a 2 s warm-up. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and reuses decoded realtime rows of closed chunks; "cache off" disables both.`,
+      '',
+      '| query | concurrency | path | p50 ms | p99 ms | req/s | serving process CPU µs/req | load generator CPU µs/req |',
+      '|---|---:|---|---:|---:|---:|---:|---:|',
+      ...results.map(row),
+      '',
+      ...['point', 'top-N'].map((s) => `- ${verdict(s)}`),
+      '',
+      `HTTP adapter: the same Nest controller returning a serving-sized answer (~1 KB JSON, one event-loop turn of "work"), each adapter in its own process, autocannon with ${CONNECTIONS} connections for ${SECONDS} s, two rounds in alternation (\`bench/serving/adapters.ts\`). The serving REST API runs on Fastify because of this (${(mean('fastify') / mean('express')).toFixed(1)}x the requests per second here).`,
+      '',
+      '| adapter | p50 ms | p99 ms | req/s |',
+      '|---|---:|---:|---:|',
+      ...adapterRows,
+    ].join('\n');
+    process.stdout.write(`\n${body}\n`);
+    if (!args.includes('--no-write')) writeSection(path.join(__dirname, '../../BENCHMARKS.md'), '## Serving layer', body);
+  } finally {
+    if (child) {
+      child.send({ type: 'stop' });
+      await new Promise((r) => child!.once('exit', r));
+    }
+    await pg?.stop();
+  }
+}
+
+function message<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string } & T) => {
+      if (m.type !== type) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m);
+    };
+    const onExit = (code: number) => reject(new Error(`serving process exited with ${code}`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function rest(url: string, connections: number, seconds: number): Promise<LoadSummary> {
+  const samples: number[] = [];
+  let failed = 0;
+  const instance = autocannon({ url, connections, duration: seconds });
+  instance.on('response', (_client, status, _bytes, ms) => (status === 200 ? samples.push(ms) : failed++));
+  const result = await instance;
+  return summarise(samples, failed + result.errors, result.duration);
+}
+
+function queryLoad(port: number, method: 'Value' | 'TopN', request: object, concurrency: number, seconds: number): Promise<LoadSummary> {
+  return grpcLoad(`127.0.0.1:${port}`, 'query', 'Query', method, request, concurrency, seconds);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { EdgeMetrics } from '../edge/edge-metrics';
+import { IngestService } from '../ingest-service';
+import { PublicRoute } from './route-access';
+
+/** Health (Kafka reachable) and Prometheus metrics; open, not rate limited. */
+@ApiExcludeController()
+@PublicRoute()
+@SkipThrottle()
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(EdgeMetrics) private readonly metrics: EdgeMetrics,
+  ) {}
+
+  @Get('health')
+  @HealthCheck()
+  check() {
+    return this.health.check([
+      async () => {
+        const indicator = this.indicators.check('log');
+        return (await this.ingest.ping()) ? indicator.up() : indicator.down({ message: 'the log (Kafka) does not answer' });
+      },
+    ]);
+  }
+
+  /** Liveness: the process answers. Readiness (/health) also needs the dependency; a liveness probe must not restart pods while it is down. */
+  @Get('health/live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  prometheus(): Promise<string> {
+    return this.metrics.text();
+  }
+}

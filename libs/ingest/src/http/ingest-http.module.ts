@@ -1,0 +1,47 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ApiKeys } from '../edge/api-keys';
+import { EdgeMetrics } from '../edge/edge-metrics';
+import type { RateLimit } from '../edge/fixed-window-limiter';
+import { IngestService } from '../ingest-service';
+import { ApiKeyGuard } from './api-key.guard';
+import { HealthController } from './health.controller';
+import { IngestErrorFilter } from './ingest-error.filter';
+import { StreamsController } from './streams.controller';
+
+export interface IngestHttpOptions {
+  readonly ingest: IngestService;
+  readonly apiKeys: ApiKeys;
+  readonly metrics: EdgeMetrics;
+  readonly rateLimit: RateLimit;
+}
+
+/** The ingest REST API as a Nest module, for the ingest app and the quickstart. */
+@Module({})
+export class IngestHttpModule {
+  static register(options: IngestHttpOptions): DynamicModule {
+    const limited = options.rateLimit.limit > 0;
+    const guards: Provider[] = [
+      // Throttle before checking keys: guessing keys costs a request like any other.
+      ...(limited ? [{ provide: APP_GUARD, useClass: ThrottlerGuard }] : []),
+      { provide: APP_GUARD, useClass: ApiKeyGuard },
+    ];
+    return {
+      module: IngestHttpModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ...(limited ? [ThrottlerModule.forRoot({ throttlers: [{ ttl: options.rateLimit.windowMs, limit: options.rateLimit.limit }] })] : []),
+      ],
+      controllers: [StreamsController, HealthController],
+      providers: [
+        { provide: IngestService, useValue: options.ingest },
+        { provide: ApiKeys, useValue: options.apiKeys },
+        { provide: EdgeMetrics, useValue: options.metrics },
+        { provide: APP_FILTER, useClass: IngestErrorFilter },
+        ...guards,
+      ],
+    };
+  }
+}

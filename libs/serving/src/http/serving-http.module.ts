@@ -1,0 +1,47 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ApiKeys } from '../edge/api-keys';
+import { EdgeMetrics } from '../edge/edge-metrics';
+import type { RateLimit } from '../edge/fixed-window-limiter';
+import { QueryService } from '../query-service';
+import { ApiKeyGuard } from './api-key.guard';
+import { HealthController } from './health.controller';
+import { ServingErrorFilter } from './serving-error.filter';
+import { ViewsController } from './views.controller';
+
+export interface ServingHttpOptions {
+  readonly queries: QueryService;
+  readonly apiKeys: ApiKeys;
+  readonly metrics: EdgeMetrics;
+  readonly rateLimit: RateLimit;
+}
+
+/** The serving layer's REST API as a Nest module, for the serving app and the quickstart. */
+@Module({})
+export class ServingHttpModule {
+  static register(options: ServingHttpOptions): DynamicModule {
+    const limited = options.rateLimit.limit > 0;
+    const guards: Provider[] = [
+      // Throttle before checking keys: guessing keys costs a request like any other.
+      ...(limited ? [{ provide: APP_GUARD, useClass: ThrottlerGuard }] : []),
+      { provide: APP_GUARD, useClass: ApiKeyGuard },
+    ];
+    return {
+      module: ServingHttpModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ...(limited ? [ThrottlerModule.forRoot({ throttlers: [{ ttl: options.rateLimit.windowMs, limit: options.rateLimit.limit }] })] : []),
+      ],
+      controllers: [ViewsController, HealthController],
+      providers: [
+        { provide: QueryService, useValue: options.queries },
+        { provide: ApiKeys, useValue: options.apiKeys },
+        { provide: EdgeMetrics, useValue: options.metrics },
+        { provide: APP_FILTER, useClass: ServingErrorFilter },
+        ...guards,
+      ],
+    };
+  }
+}
