@@ -134,7 +134,8 @@ async function main(): Promise<void> {
 
     const row = (r: Measured) =>
       `| ${r.shape} | ${r.concurrency} | ${r.name} | ${r.summary.p50.toFixed(2)} | ${r.summary.p99.toFixed(2)} | ${Math.round(r.summary.rps)} | ${Math.round(r.serverUs)} | ${r.name.startsWith('direct') ? '' : Math.round(r.clientUs)} |`;
-    const find = (shape: string, concurrency: number, name: string) => results.find((r) => r.shape === shape && r.concurrency === concurrency && r.name === name)!.summary;
+    const measured = (shape: string, concurrency: number, name: string) => results.find((r) => r.shape === shape && r.concurrency === concurrency && r.name === name)!;
+    const find = (shape: string, concurrency: number, name: string) => measured(shape, concurrency, name).summary;
     const verdict = (shape: string) => {
       const direct = find(shape, 1, 'direct SQL (same pool)').p50;
       const adds = (name: string) => `${(find(shape, 1, name).p50 - direct).toFixed(2)} ms`;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
  * replay, the batch runs, the dead-letter count).
  */
 export interface DashboardStatus {
-  readonly replay: { readonly published: number; readonly done: boolean; readonly simulatedNow: number | null };
+  readonly replay: { readonly published: number; readonly done: boolean; readonly simulatedNow: number | null; readonly lastEventTime: number | null };
   readonly deadLetters: number;
   readonly runs: readonly {
     readonly runId: string;

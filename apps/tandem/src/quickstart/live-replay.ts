@@ -27,6 +27,8 @@ export interface LiveReplayStatus {
   readonly rejected: number;
   /** Simulated now, epoch ms (null before the first event). */
   readonly simulatedNow: number | null;
+  /** Event time of the last event published, epoch ms (null before the first). */
+  readonly lastEventTime: number | null;
   readonly done: boolean;
 }
 
@@ -40,6 +42,7 @@ export function startLiveReplay(options: LiveReplayOptions): LiveReplay {
   let published = options.startAt;
   let rejected = 0;
   let simulatedNow: number | null = null;
+  let lastEventTime: number | null = null;
   let done = false;
   let stopping = false;
 
@@ -63,6 +66,7 @@ export function startLiveReplay(options: LiveReplayOptions): LiveReplay {
           const slice = pending.slice(i, Math.min(due, i + 5_000));
           const result = await options.ingest.publishValues('flights', slice);
           published += result.accepted;
+          lastEventTime = slice[slice.length - 1].ts;
           rejected += result.rejected;
         }
         pending = pending.slice(due);
@@ -76,7 +80,7 @@ export function startLiveReplay(options: LiveReplayOptions): LiveReplay {
   });
 
   return {
-    status: () => ({ published, rejected, simulatedNow, done }),
+    status: () => ({ published, rejected, simulatedNow, lastEventTime, done }),
     stop: async () => {
       stopping = true;
       await running;

@@ -157,7 +157,7 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
            FROM tandem_batch_runs ORDER BY started_at DESC LIMIT 10`,
       );
       return {
-        replay: replay ? replay.status() : { published: 0, done: false, simulatedNow: null },
+        replay: replay ? replay.status() : { published: 0, done: false, simulatedNow: null, lastEventTime: null },
         deadLetters,
         runs: rows.map((r) => {
           const views: { compared?: number; mismatches?: number }[] = Array.isArray(r.conformity) ? r.conformity : Object.values(r.conformity ?? {});

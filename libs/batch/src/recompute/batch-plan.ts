@@ -30,6 +30,12 @@ export interface ViewPlan {
   readonly conformity: ConformityPlan;
   /** False when an incremental run has nothing new for the view: the current version stays. */
   readonly changes: boolean;
+  /**
+   * Why a new transform version is not flipped yet: its realtime rows begin above the cut on
+   * these partitions, so the offsets in between would be in neither layer. The current
+   * version keeps serving; a later run, with the lake past those starts, flips.
+   */
+  readonly held?: string;
 }
 
 export interface PlanInput {
@@ -41,6 +47,8 @@ export interface PlanInput {
   readonly previousTableExists: boolean;
   readonly coverage: ReadonlyMap<number, number>;
   readonly speedNext: ReadonlyMap<number, number>;
+  /** Where the realtime rows of the code's transform version begin, per partition (tandem_realtime_starts). */
+  readonly realtimeStarts?: ReadonlyMap<number, number>;
   readonly chunkSize: number;
 }
 
@@ -72,7 +80,43 @@ export function planView(input: PlanInput): ViewPlan {
       ? new Map(Object.entries(cut).flatMap(([p, to]) => (to > 0 ? [[Number(p), [0, to] as const]] : [])))
       : rangesBetween(previousCut, cut);
   const conformity = planConformity(previousCut, cut, input.speedNext, chunkSize);
-  return { view, topic: input.topic, mode, reason, previous: pointer, previousCut, cut, ranges, conformity, changes: mode === 'full' || ranges.size > 0 };
+  // The first version of a transform version starts serving its realtime rows at the cut:
+  // they must begin at or below it (DESIGN.md section 6).
+  const firstOfVersion = pointer === undefined || pointer.transformVersion !== view.transformVersion;
+  const gaps = firstOfVersion ? realtimeGaps(partitions, cut, input.realtimeStarts ?? new Map(), input.speedNext) : [];
+  const held =
+    gaps.length === 0
+      ? undefined
+      : `view ${view.name}: the realtime rows of transform version ${view.transformVersion} begin above the cut on ` +
+        gaps.map((g) => `partition ${g.partition} (cut ${g.cut}, rows from ${g.start ?? `beyond ${g.speedAt}, not begun`})`).join(', ') +
+        '; the current version keeps serving until the lake reaches them';
+  return { view, topic: input.topic, mode, reason, previous: pointer, previousCut, cut, ranges, conformity, changes: held === undefined && (mode === 'full' || ranges.size > 0), held };
+}
+
+/**
+ * Partitions where a transform version's realtime rows would not cover everything from the
+ * cut on: they began above it, or they have not begun although the speed layer's group is
+ * already past it (it will begin them where it stands). A partition the group has not
+ * consumed yet begins at the group's first position, which is where it starts reading.
+ */
+export function realtimeGaps(
+  partitions: readonly number[],
+  cut: Cut,
+  starts: ReadonlyMap<number, number>,
+  speedNext: ReadonlyMap<number, number>,
+): { partition: number; cut: number; start?: number; speedAt?: number }[] {
+  const gaps: { partition: number; cut: number; start?: number; speedAt?: number }[] = [];
+  for (const p of partitions) {
+    const at = cut[p] ?? 0;
+    const start = starts.get(p);
+    if (start !== undefined) {
+      if (start > at) gaps.push({ partition: p, cut: at, start });
+    } else {
+      const speedAt = speedNext.get(p);
+      if (speedAt !== undefined && speedAt > at) gaps.push({ partition: p, cut: at, speedAt });
+    }
+  }
+  return gaps;
 }
 
 export function scanTaskOf(plan: ViewPlan): ScanTask {

@@ -15,7 +15,7 @@ import {
 import { type AnyView, selectViews } from '@tandem/transforms';
 import type { Registry } from 'prom-client';
 import type { ViewConformity } from '../conformity/conformity-check';
-import { readSpeedProgress } from '../conformity/speed-progress';
+import { readRealtimeStarts, readSpeedProgress } from '../conformity/speed-progress';
 import { cutAsStrings } from './batch-cut';
 import { BatchCompletedPublisher } from './batch-completed-publisher';
 import { type FlippedView, flip } from './batch-flip';
@@ -222,7 +222,10 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
         for (const view of streamViews) {
           const pointer = pointers.get(view.name);
           const previousTableExists = pointer !== undefined && (await withClient((c) => tableExists(c, pointer.table)));
-          streamPlans.push(planView({ view, topic, requested, pointer, previousTableExists, coverage: lake.coverage, speedNext, chunkSize }));
+          const realtimeStarts = await readRealtimeStarts(pool, view.name, view.transformVersion, topic);
+          const plan = planView({ view, topic, requested, pointer, previousTableExists, coverage: lake.coverage, speedNext, realtimeStarts, chunkSize });
+          if (plan.held) logger.warn(plan.held);
+          streamPlans.push(plan);
         }
         const active = streamPlans.filter((p) => p.changes);
         const files = entriesToRead(lake.snapshot.entries, unionRanges(active));
