@@ -69,6 +69,13 @@ async function setSpeedOffset(partition: number, nextOffset: number): Promise<vo
      ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
     [SPEED, topic, partition, nextOffset],
   );
+  // As the speed layer does at its first transaction: its rows of each view begin at offset 0.
+  for (const view of views) {
+    await env.db.pool.query(
+      `INSERT INTO tandem_realtime_starts (view, transform_version, topic, partition, start_offset) VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING`,
+      [view.name, view.transformVersion, topic, partition],
+    );
+  }
 }
 
 it('compares the newly covered chunks with the speed layer, reports drift and publishes BatchCompleted', async () => {

@@ -83,7 +83,7 @@ describe('query.proto', () => {
       aggregates: 'repeated TYPE_STRING',
     });
     expect(fields(definition, 'TopNRequest')).toEqual({
-      view: 'TYPE_STRING', aggregate: 'TYPE_STRING', from_ms: 'TYPE_INT64', to_ms: 'TYPE_INT64', n: 'TYPE_UINT32',
+      view: 'TYPE_STRING', aggregate: 'TYPE_STRING', from_ms: 'TYPE_INT64', to_ms: 'TYPE_INT64', n: 'TYPE_UINT32', ascending: 'TYPE_BOOL',
     });
     expect(Object.keys(fields(definition, 'ValueRequest'))).toEqual(['view', 'key', 'from_ms', 'to_ms', 'aggregates']);
     const granularity = message(definition, 'Granularity').type as { value: { name: string }[] };
@@ -120,6 +120,12 @@ describe('query.proto', () => {
       transform_version: 'TYPE_STRING',
       rows_from_batch: 'TYPE_INT64',
       rows_from_speed: 'TYPE_INT64',
+      events_from_batch: 'TYPE_INT64',
+      events_from_speed: 'TYPE_INT64',
+      code_transform_version: 'TYPE_STRING',
+      batch_run_id: 'TYPE_STRING',
+      batch_flipped_at_ms: 'TYPE_INT64',
+      notes: 'repeated TYPE_STRING',
     });
     expect(fields(definition, 'PartitionOffset')).toEqual({ topic: 'TYPE_STRING', partition: 'TYPE_INT32', offset: 'TYPE_INT64' });
     for (const answer of ['TimeSeriesResponse', 'TopNResponse', 'ValueResponse']) {
