@@ -34,7 +34,9 @@ describe('module boundaries', () => {
 
   it('forbids libs/transforms from importing an adapter library', async () => {
     const errors = await boundaryErrors('libs/transforms/src/probe.ts', `import { openDatabase } from '@tandem/platform';\nexport const y = openDatabase;\n`);
-    expect(errors.join('\n')).toMatch(/can only depend on libs tagged with "type:contracts"/);
+    // Either rule may fire first (platform already depends on transforms, so this is also a
+    // cycle); what matters is that the import is rejected.
+    expect(errors.join('\n')).toMatch(/can only depend on libs tagged with "type:contracts"|Circular dependency between "transforms" and "platform"/);
   });
 
   it('forbids one layer from importing another', async () => {

@@ -140,9 +140,13 @@ async function main(): Promise<void> {
       const direct = find(shape, 1, 'direct SQL (same pool)').p50;
       const adds = (name: string) => `${(find(shape, 1, name).p50 - direct).toFixed(2)} ms`;
       const ratio = (cache: string) => (find(shape, CONNECTIONS, `gRPC, cache ${cache}`).rps / find(shape, CONNECTIONS, `REST, cache ${cache}`).rps).toFixed(2);
+      const directCpu = measured(shape, 1, 'direct SQL (same pool)').serverUs;
+      const cpu = (name: string) => `${((measured(shape, 1, name).serverUs - directCpu) / 1000).toFixed(2)} ms`;
       return (
         `${shape}: p50 over direct SQL at concurrency 1 (target <= 1 ms): REST +${adds('REST, cache off')} / gRPC +${adds('gRPC, cache off')} with the caches off, ` +
-        `REST +${adds('REST, cache on')} / gRPC +${adds('gRPC, cache on')} with them on; gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on`
+        `REST +${adds('REST, cache on')} / gRPC +${adds('gRPC, cache on')} with them on; serving-process CPU per request over direct SQL (steadier than wall time on a shared machine): ` +
+        `REST +${cpu('REST, cache off')} / gRPC +${cpu('gRPC, cache off')} caches off, REST +${cpu('REST, cache on')} / gRPC +${cpu('gRPC, cache on')} caches on; ` +
+        `gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on`
       );
     };
     const body = [
