@@ -8,4 +8,3 @@ export { startIngestEdge, type IngestEdge, type IngestEdgeOptions } from './inge
 export { IngestHttpModule, type IngestHttpOptions } from './http/ingest-http.module';
 export { IngestGrpcServer, type IngestGrpcServerOptions } from './grpc/ingest-grpc-server';
 export { INGEST_SETTINGS, loadIngestConfig, type IngestConfig, type IngestSettings } from './ingest.config';
-export { ApiKeys, API_KEY_HEADER } from './edge/api-keys';

@@ -2,9 +2,9 @@ import { type INestApplication, Logger, type LoggerService } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { API_KEY_HEADER, ApiKeys } from './edge/api-keys';
-import { EdgeMetrics } from './edge/edge-metrics';
-import { FixedWindowLimiter, type RateLimit } from './edge/fixed-window-limiter';
+import { API_KEY_HEADER, ApiKeys } from '@tandem/platform';
+import { EdgeMetrics } from '@tandem/platform';
+import { FixedWindowLimiter, type RateLimit } from '@tandem/platform';
 import { IngestGrpcServer } from './grpc/ingest-grpc-server';
 import { bodyErrors } from './http/ingest-error.filter';
 import { IngestHttpModule } from './http/ingest-http.module';

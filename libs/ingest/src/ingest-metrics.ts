@@ -1,6 +1,6 @@
 import type { DeadLetterReason } from '@tandem/contracts';
 import { Counter } from 'prom-client';
-import { EdgeMetrics } from './edge/edge-metrics';
+import { EdgeMetrics } from '@tandem/platform';
 import type { IngestObserver } from './ingest-service';
 
 /** The ingest service's metrics: the edge's, plus events by outcome and unavailability of the log. */

@@ -9,3 +9,4 @@ export * from './lake';
 export * from './embedded-log';
 export * from './process/child-process';
 export * from './postgres/postgres-server';
+export * from './edge';

@@ -8,7 +8,4 @@ export type { CacheStats } from './store/batch-part-cache';
 export { startServingEdge, type ServingEdge, type ServingEdgeOptions } from './serving-app';
 export { ServingHttpModule, type ServingHttpOptions } from './http/serving-http.module';
 export { QueryGrpcServer, type QueryGrpcServerOptions } from './grpc/query-grpc-server';
-export { ApiKeys, API_KEY_HEADER } from './edge/api-keys';
-export { EdgeMetrics } from './edge/edge-metrics';
-export { FixedWindowLimiter, type RateLimit } from './edge/fixed-window-limiter';
 export { SERVING_SETTINGS, loadServingConfig, type ServingConfig, type ServingSettings } from './serving.config';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { PROTO_LOADER_OPTIONS, protoPath } from '@tandem/contracts';
-import { admit, bindServer, failureOf, type GrpcEdgeOptions, type GrpcFailure, shutdownServer, unary } from '../edge/grpc-edge';
+import { admit, bindServer, failureOf, type GrpcEdgeOptions, type GrpcFailure, shutdownServer, unary } from '@tandem/platform';
 import { InvalidPublishError, LogUnavailableError, UnknownStreamError } from '../ingest-errors';
 import type { IngestService } from '../ingest-service';
 import type { EventResult, PublishResult } from '../publish-model';

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
-import { EdgeMetrics } from '../edge/edge-metrics';
+import { EdgeMetrics } from '@tandem/platform';
 import { IngestService } from '../ingest-service';
 import { PublicRoute } from './route-access';
 

@@ -1,6 +1,6 @@
 import { BatchPartCache } from '../store/batch-part-cache';
-import { ApiKeys } from './api-keys';
-import { FixedWindowLimiter } from './fixed-window-limiter';
+import { ApiKeys } from '@tandem/platform';
+import { FixedWindowLimiter } from '@tandem/platform';
 
 describe('API keys', () => {
   it('is open without keys, and tells a missing key from a wrong one', () => {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { PROTO_LOADER_OPTIONS, protoPath } from '@tandem/contracts';
-import { bindServer, type GrpcEdgeOptions, type GrpcFailure, shutdownServer, unary } from '../edge/grpc-edge';
+import { bindServer, type GrpcEdgeOptions, type GrpcFailure, shutdownServer, unary } from '@tandem/platform';
 import { QueryError } from '../query/query-errors';
 import type { QueryService } from '../query-service';
 import {

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { EdgeMetrics } from '../edge/edge-metrics';
+import { EdgeMetrics } from '@tandem/platform';
 import { QueryService } from '../query-service';
 import { PublicRoute } from './route-access';
 

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ImpossibleStateError, TandemError } from '@tandem/platform';
+import { ImpossibleStateError, TandemError } from '../errors/tandem-error';
 import { API_KEY_HEADER, API_KEY_MESSAGES, type ApiKeys } from './api-keys';
 import type { EdgeMetrics } from './edge-metrics';
 import type { FixedWindowLimiter } from './fixed-window-limiter';
