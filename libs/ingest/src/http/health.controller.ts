@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { SkipThrottle } from '@nestjs/throttler';
 import { EdgeMetrics } from '@tandem/platform';
 import { IngestService } from '../ingest-service';
-import { PublicRoute } from './route-access';
+import { PublicRoute } from '@tandem/platform';
 
 /** Health (Kafka reachable) and Prometheus metrics; open, not rate limited. */
 @ApiExcludeController()

@@ -6,7 +6,7 @@ import { ApiKeys } from '@tandem/platform';
 import { EdgeMetrics } from '@tandem/platform';
 import type { RateLimit } from '@tandem/platform';
 import { IngestService } from '../ingest-service';
-import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyGuard } from '@tandem/platform';
 import { HealthController } from './health.controller';
 import { IngestErrorFilter } from './ingest-error.filter';
 import { StreamsController } from './streams.controller';

@@ -4,3 +4,5 @@ export * from './api-keys';
 export * from './edge-metrics';
 export * from './fixed-window-limiter';
 export * from './grpc-edge';
+export * from './route-access';
+export * from './api-key.guard';

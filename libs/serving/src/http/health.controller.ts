@@ -4,7 +4,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EdgeMetrics } from '@tandem/platform';
 import { QueryService } from '../query-service';
-import { PublicRoute } from './route-access';
+import { PublicRoute } from '@tandem/platform';
 
 /** Liveness/readiness (PostgreSQL reachable) and Prometheus metrics; open, not rate limited. */
 @ApiExcludeController()

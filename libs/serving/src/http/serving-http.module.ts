@@ -6,7 +6,7 @@ import { ApiKeys } from '@tandem/platform';
 import { EdgeMetrics } from '@tandem/platform';
 import type { RateLimit } from '@tandem/platform';
 import { QueryService } from '../query-service';
-import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyGuard } from '@tandem/platform';
 import { HealthController } from './health.controller';
 import { ServingErrorFilter } from './serving-error.filter';
 import { ViewsController } from './views.controller';

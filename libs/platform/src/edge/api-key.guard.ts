@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { API_KEY_HEADER, API_KEY_MESSAGES, ApiKeys } from '@tandem/platform';
+import { API_KEY_HEADER, API_KEY_MESSAGES, ApiKeys } from './api-keys';
 import { PUBLIC_ROUTE } from './route-access';
 
 /** 401 without an API key, 403 with a wrong one, when keys are configured. */
