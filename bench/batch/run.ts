@@ -19,7 +19,7 @@ import { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { LakeFixture } from '../../libs/batch/src/recompute/testing/lake-fixture';
 import { describeMachine } from '../speed/machine';
-import { writeSection } from './benchmarks-file';
+import { writeSection } from '../shared/benchmarks-file';
 import { runDuckDb } from './duckdb-peer';
 
 const FILE_ROWS = 50_000; // the archiver's default file size

@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type FlightEvent, flights } from '@tandem/contracts';
 import { readFlights } from '@tandem/platform';
 import { startKafkaBroker, uniqueName } from '@tandem/testkit';
-import { machine, writeSection } from '../serving/benchmarks-file';
+import { machine, writeSection } from '../shared/benchmarks-file';
 import { grpcLoad } from '../serving/grpc-load';
 import { closedLoop, type LoadSummary, summarise } from '../serving/latency';
 

@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 import { openDatabase } from '@tandem/platform';
 import { startPostgres, uniqueName } from '@tandem/testkit';
 import { flightsPerOriginHour } from '@tandem/transforms';
-import { machine, writeSection } from './benchmarks-file';
+import { machine, writeSection } from '../shared/benchmarks-file';
 import { compareAdapters } from './adapters';
 import { grpcLoad } from './grpc-load';
 import { type LoadSummary, summarise } from './latency';
