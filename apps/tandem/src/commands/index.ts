@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBatchCommands } from './batch.command';
 import { registerLakeCommands } from './lake.command';
+import { registerRebuildCommand } from './rebuild.command';
 import { registerStartCommand } from './start.command';
 
 /** Every command group of the CLI. */
@@ -8,4 +9,5 @@ export function registerCommands(program: Command): void {
   registerStartCommand(program);
   registerBatchCommands(program);
   registerLakeCommands(program);
+  registerRebuildCommand(program);
 }

@@ -19,7 +19,8 @@ import { readRealtimeStarts, readSpeedProgress } from '../conformity/speed-progr
 import { cutAsStrings } from './batch-cut';
 import { BatchCompletedPublisher } from './batch-completed-publisher';
 import { type FlippedView, flip } from './batch-flip';
-import { viewLake, entriesToRead, manifestLineage, type ManifestLineage, workerLakeSettings } from './batch-lake';
+import { viewLake, entriesToRead, type LakeView, manifestLineage, type ManifestLineage, workerLakeSettings } from './batch-lake';
+import { logLineage, type LogLineage, type LogView, viewLog } from './batch-log';
 import { acquireBatchLock } from './batch-lock';
 import { batchMetrics } from './batch-metrics';
 import { planView, type RunMode, scanTaskOf, unionRanges, type ViewPlan } from './batch-plan';
@@ -28,7 +29,8 @@ import { closeAbandonedRuns, nextGeneration, recordRunFailed, recordRunStart } f
 import { tableExists } from './batch-view-table';
 import { collectVersions, type DroppedVersion, startVersion, versionRecord } from './batch-versions';
 import { scanLake } from './lake-scanner';
-import type { ViewCells } from './scan-cells';
+import { scanLog } from './log-scan';
+import { ScanMerge, type ViewCells } from './scan-cells';
 import { type WrittenVersion, writeCompactedVersion, writeDeltaVersion, writeFullVersion } from './version-writer';
 
 /**
@@ -109,7 +111,14 @@ export interface BatchRunRequest {
   readonly onProgress?: (progress: BatchProgress) => void;
   /** Wait for a running batch to finish instead of failing with BatchRunInProgressError. */
   readonly wait?: boolean;
+  /**
+   * Where the records come from (default the lake). `log`: a rebuild from the start of the
+   * log (the Kappa path), always a full run, up to the log's end rather than the lake's.
+   */
+  readonly source?: RunSource;
 }
+
+export type RunSource = 'lake' | 'log';
 
 export interface ViewRunSummary {
   readonly view: string;
@@ -136,8 +145,11 @@ export interface BatchRunSummary {
   readonly runId: string;
   readonly generation: number;
   readonly mode: RunMode;
+  readonly source: RunSource;
   readonly views: readonly ViewRunSummary[];
   readonly files: number;
+  /** Log records the contract rejected (a rebuild from the log; the lake holds valid records only). */
+  readonly rejected: number;
   readonly records: number;
   readonly workers: number;
   readonly timingsMs: Readonly<Record<string, number>>;
@@ -172,7 +184,10 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
   let settingChecked = false;
 
   async function run(request: BatchRunRequest = {}): Promise<BatchRunSummary> {
-    const requested: RunMode = request.mode ?? 'incremental';
+    const source: RunSource = request.source ?? 'lake';
+    const requested: RunMode = source === 'log' ? 'full' : (request.mode ?? 'incremental');
+    if (source === 'log' && request.mode === 'incremental') throw new TandemError('a rebuild from the log is always a full run');
+    if (source === 'log' && options.log === undefined) throw new TandemError('a rebuild from the log needs the log (KAFKA_BROKERS)');
     const views = selectViews(request.views ?? [], options.views);
     const started = performance.now();
     const timings: Record<string, number> = {};
@@ -211,12 +226,12 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
         byStream.set(v.stream.name, entry);
       }
       const plans: ViewPlan[] = [];
-      const manifests: ManifestLineage[] = [];
-      const scans: { stream: StreamContract; plans: ViewPlan[]; files: ReturnType<typeof entriesToRead> }[] = [];
+      const manifests: (ManifestLineage | LogLineage)[] = [];
+      const scans: { stream: StreamContract; topic: string; plans: ViewPlan[]; files: ReturnType<typeof entriesToRead>; ranges: Map<number, readonly [number, number]> }[] = [];
       for (const { stream, views: streamViews } of byStream.values()) {
-        const lake = await viewLake(manifest, stream);
-        manifests.push(manifestLineage(lake));
         const topic = `${options.topicPrefix ?? ''}${stream.topic}`;
+        const lake = source === 'lake' ? await viewLake(manifest, stream) : await viewLog(options.log as Log, stream, topic);
+        manifests.push(source === 'lake' ? manifestLineage(lake as LakeView) : logLineage(lake as LogView));
         const speedNext = await readSpeedProgress(pool, options.speedConsumer ?? 'tandem-speed', topic);
         const streamPlans: ViewPlan[] = [];
         for (const view of streamViews) {
@@ -228,11 +243,12 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
           streamPlans.push(plan);
         }
         const active = streamPlans.filter((p) => p.changes);
-        const files = entriesToRead(lake.snapshot.entries, unionRanges(active));
+        const ranges = unionRanges(active);
+        const files = source === 'lake' ? entriesToRead((lake as LakeView).snapshot.entries, ranges) : [];
         plans.push(...streamPlans);
-        scans.push({ stream, plans: active, files });
+        scans.push({ stream, topic, plans: active, files, ranges });
         progress.filesTotal += files.length;
-        progress.recordsTotal += files.reduce((s, f) => s + f.rows, 0);
+        progress.recordsTotal += source === 'lake' ? files.reduce((s, f) => s + f.rows, 0) : [...ranges.values()].reduce((s, [from, to]) => s + (to - from), 0);
       }
       phaseDone('plan');
 
@@ -241,9 +257,33 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
       let workersUsed = 0;
       let filesBefore = 0;
       let recordsBefore = 0;
+      let rejected = 0;
       for (const s of scans) {
         if (s.plans.length === 0) continue;
         report('scan', { stream: s.stream.name });
+        if (source === 'log') {
+          const output = await scanLog({
+            log: options.log as Log,
+            topic: s.topic,
+            contract: s.stream,
+            views: s.plans.map((p) => p.view),
+            tasks: s.plans.map(scanTaskOf),
+            ranges: s.ranges,
+            chunkSize,
+            groupId: `tandem-rebuild-${runId}`,
+            onProgress: (p) => {
+              progress.records = recordsBefore + p.records;
+              report('scan', { stream: s.stream.name });
+            },
+          });
+          const merge = new ScanMerge(s.plans.map((p) => p.view));
+          merge.addLive(output);
+          rejected += output.rejected;
+          recordsBefore += output.records + output.rejected;
+          progress.records = recordsBefore;
+          for (const c of merge.result()) cells.set(c.view.name, c);
+          continue;
+        }
         const result = await scanLake(
           {
             stream: s.stream.name,
@@ -373,7 +413,9 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
           views: flipped,
           cut: runCut,
           lineage: (conformity) => ({
+            source,
             manifests,
+            rejected,
             views: viewLineage(conformity),
             files: progress.files,
             records: progress.records,
@@ -440,6 +482,7 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
         runId,
         generation,
         mode: requested,
+        source,
         views: plans.map((p) => {
           const f = flipped.find((x) => x.plan === p);
           return {
@@ -463,6 +506,7 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
         }),
         files: progress.files,
         records: progress.records,
+        rejected,
         workers: workersUsed,
         timingsMs: timings,
         durationMs,
@@ -473,7 +517,7 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
         abandonedRuns,
       };
       logger.log(
-        `batch run ${runId} (${requested}) completed in ${durationMs} ms: ${progress.records} records from ${progress.files} files, ` +
+        `batch run ${runId} (${source === 'log' ? 'rebuild from the log' : requested}) completed in ${durationMs} ms: ${progress.records} records from ${progress.files} files, ` +
           summary.views.map((v) => `${v.view} ${v.flipped ? `v${v.batchVersion} ${v.mode} ${v.rows} rows` : 'unchanged'}`).join('; '),
       );
       return summary;

@@ -10,8 +10,10 @@ export {
   type BatchRunnerOptions,
   type BatchRunRequest,
   type BatchRunSummary,
+  type RunSource,
   type ViewRunSummary,
 } from './batch-runner';
+export { scanLog, LogGapError, type LogScanJob, type LogScanOutput } from './log-scan';
 export { BATCH_SETTINGS, type BatchSettings, type BatchConfig, loadBatchConfig } from './batch.config';
 export { BatchSchedule, type BatchScheduleStatus } from './batch-schedule';
 export { BatchRunInProgressError } from './batch-lock';
