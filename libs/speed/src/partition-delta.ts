@@ -1,5 +1,5 @@
 import { chunkOf } from '@tandem/platform';
-import { type Aggregator, type AnyView, type View, ViewAccumulator } from '@tandem/transforms';
+import { type AnyView, type CountedState, type CountedView, countedView as sharedCountedView, ViewAccumulator } from '@tandem/transforms';
 
 /**
  * The deltas one partition batch adds to the realtime rows: per offset chunk and view, the
@@ -13,18 +13,12 @@ export interface DecodedEvent {
   readonly event: unknown;
 }
 
-/** A view's state together with the number of events folded into it. */
-export interface Counted<S> {
-  n: number;
-  s: S;
-}
-
-export type CountedView = View<unknown, Counted<unknown>, unknown>;
+export type { CountedView } from '@tandem/transforms';
 
 export interface ChunkDelta {
   readonly chunk: number;
   /** One accumulator per view of the stream, in the binding's view order. */
-  readonly views: readonly ViewAccumulator<unknown, Counted<unknown>, unknown>[];
+  readonly views: readonly ViewAccumulator<unknown, CountedState<unknown>, unknown>[];
 }
 
 export interface PartitionDelta {
@@ -35,31 +29,8 @@ export interface PartitionDelta {
   readonly events: number;
 }
 
-/** Wraps a view so its states count the events folded into them. */
-export function countedView(view: AnyView): CountedView {
-  const agg = view.aggregator as Aggregator<unknown, unknown, unknown>;
-  const counted: Aggregator<unknown, Counted<unknown>, unknown> = {
-    kind: agg.kind,
-    params: agg.params,
-    zero: () => ({ n: 0, s: agg.zero() }),
-    lift: (e) => ({ n: 1, s: agg.lift(e) }),
-    plus: (a, b) => ({ n: a.n + b.n, s: agg.plus(a.s, b.s) }),
-    add: (acc, e) => {
-      acc.n++;
-      acc.s = agg.add(acc.s, e);
-      return acc;
-    },
-    plusInto: (acc, b) => {
-      acc.n += b.n;
-      acc.s = agg.plusInto(acc.s, b.s);
-      return acc;
-    },
-    present: (c) => agg.present(c.s),
-    encode: (c) => agg.encode(c.s),
-    decode: (j) => ({ n: 0, s: agg.decode(j) }),
-  };
-  return Object.freeze({ ...view, aggregator: counted }) as CountedView;
-}
+/** Wraps a view so its states count the events folded into them (the shared product with a count). */
+export const countedView = (view: AnyView): CountedView => sharedCountedView(view) as CountedView;
 
 /** Folds the events at or above `from` into per-chunk accumulators. */
 export function accumulatePartition(views: readonly CountedView[], events: readonly DecodedEvent[], from: number, chunkSize: number): PartitionDelta {

@@ -122,7 +122,7 @@ describe('RealtimeViewWriter', () => {
     expect(cell).toBeDefined();
     await db.pool.query(
       `INSERT INTO tandem_realtime (view, transform_version, key, bucket, partition, chunk, state, events) VALUES ($1, $2, $3, $4, 0, 2, $5, 1)`,
-      [view.name, view.transformVersion, cell.key, cell.bucket, JSON.stringify(view.aggregator.encode(cell.state.s))],
+      [view.name, view.transformVersion, cell.key, cell.bucket, JSON.stringify(view.aggregator.encode(cell.state.state))],
     );
     await expect(writer.write([work(120, 140)])).rejects.toBeInstanceOf(ImpossibleStateError);
     // The failed transaction made the writer forget; it now reads the open chunk and merges.

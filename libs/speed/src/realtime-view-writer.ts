@@ -4,7 +4,8 @@ import { chunkOf, ImpossibleStateError, partitionKey } from '@tandem/platform';
 import type { Json } from '@tandem/transforms';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { accumulatePartition, type Counted, type CountedView, type DecodedEvent, type PartitionDelta } from './partition-delta';
+import type { CountedState } from '@tandem/transforms';
+import { accumulatePartition, type CountedView, type DecodedEvent, type PartitionDelta } from './partition-delta';
 
 /**
  * Writes partition batches into the realtime rows and the consumed offsets in one
@@ -105,7 +106,7 @@ const copyField = (text: string): string =>
 interface OpenCell {
   readonly row: RowOut;
   readonly view: CountedView;
-  readonly state: Counted<unknown>;
+  readonly state: CountedState<unknown>;
 }
 
 const LOCK_OFFSETS = `
@@ -235,10 +236,10 @@ export class RealtimeViewWriter {
         for (const accumulator of views) {
           const view = accumulator.view as CountedView;
           for (const cell of accumulator.cells()) {
-            const row: RowOut = { v: view.name, t: view.transformVersion, k: cell.key, b: cell.bucket, p: work.partition, c: chunk, s: null, e: cell.state.n };
+            const row: RowOut = { v: view.name, t: view.transformVersion, k: cell.key, b: cell.bucket, p: work.partition, c: chunk, s: null, e: cell.state.events };
             const id = chunk === openChunk || chunk === lastChunk ? rowId(row) : '';
             if (chunk === openChunk && (existing === undefined || existing.has(id))) open.push({ row, view, state: cell.state });
-            else row.s = view.aggregator.encode(cell.state);
+            else row.s = view.aggregator.inner.encode(cell.state.state);
             if (chunk === lastChunk) stillOpen?.add(id);
             rows.push(row);
           }
@@ -301,15 +302,15 @@ export class RealtimeViewWriter {
     for (let i = 0; i < open.length; i++) {
       const { row, view, state } = open[i];
       const before = stored.get(i);
+      const inner = view.aggregator.inner;
       if (before === undefined) {
-        row.s = view.aggregator.encode(state);
+        row.s = inner.encode(state.state);
         continue;
       }
-      const total = view.aggregator.decode(before.state);
-      total.n = Number(before.events);
+      const total: CountedState<unknown> = { state: inner.decode(before.state), events: Number(before.events) };
       view.aggregator.plusInto(total, state);
-      row.s = view.aggregator.encode(total);
-      row.e = total.n;
+      row.s = inner.encode(total.state);
+      row.e = total.events;
       merged.add(row);
     }
     return merged;

@@ -4,4 +4,5 @@ export * from './views/granularity';
 export * from './views/record';
 export * from './views/define-view';
 export * from './views/evaluate';
+export * from './views/counted';
 export * from './catalog';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type AggregateRecord, count, distinct, max, mean, min, quantile, quantiles, record, sum, topK } from '../index';
+import { type AggregateRecord, count, countedAggregator, distinct, max, mean, min, quantile, quantiles, record, sum, topK } from '../index';
 import { checkAggregatorLaws } from '../testing';
 
 // Integer inputs: sums of integers are exact in doubles, so laws can be checked with `===`
@@ -27,6 +27,8 @@ describe('built-in aggregators', () => {
     record<number, AggregateRecord<number>>({ n: count<number>(), s: sum(id), lo: min(id), d: distinct(id, { precision: 6 }) }),
     int,
   );
+  // The product with an event count both layers store per cell.
+  checkAggregatorLaws('counted(record)', countedAggregator(record<number, AggregateRecord<number>>({ s: sum(id), q: quantile(id, 0.5) })), int);
 });
 
 describe('presented values', () => {
