@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../algebra/aggregator';
 import { count, max, sum } from '../index-aggregators';
-import { catalog, requestsPerStatusHour, requestsPerUrlMinute, viewByName } from '../catalog';
+import { catalog, requestsPerStatusHour, requestsPerUrlMinute, retiredViews, viewAtVersion, viewByName } from '../catalog';
 import { defineView } from './define-view';
 import { cellId, evaluateView, ViewAccumulator } from './evaluate';
 import { bucketOf } from './granularity';
@@ -54,6 +54,17 @@ describe('defineView', () => {
   it('names views uniquely in the catalog', () => {
     expect(new Set(catalog.map((v) => v.name)).size).toBe(catalog.length);
     expect(() => viewByName('nope')).toThrow(/unknown view "nope"; known views: requests_per_url_minute/);
+  });
+
+  it('finds a view at a transform version among the running and the retired definitions', () => {
+    const v2 = defineView(httpRequests, { ...base, version: 2 });
+    const v1 = defineView(httpRequests, base);
+    expect(viewAtVersion(v2.name, v2.transformVersion, [v2], [v1])).toBe(v2);
+    expect(viewAtVersion(v1.name, v1.transformVersion, [v2], [v1])).toBe(v1);
+    expect(viewAtVersion(v1.name, v1.transformVersion, [v2], [])).toBeUndefined();
+    expect(viewAtVersion('other', v1.transformVersion, [v2], [v1])).toBeUndefined();
+    // No catalog view is also listed as retired at the same transform version.
+    for (const r of retiredViews) expect(catalog.some((c) => c.transformVersion === r.transformVersion && c.name === r.name)).toBe(false);
   });
 });
 
