@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { type BatchConfig, BatchModule } from '@tandem/batch';
+import { type BatchConfig, BatchModule, runnerSettings } from '@tandem/batch';
 import { KafkaLog, lakeStorageFromSettings, openDatabase } from '@tandem/platform';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -19,22 +19,7 @@ export class AppModule {
             const storage = lakeStorageFromSettings(config.lake);
             const streams = [...new Map(config.views.map((v) => [v.stream.name, v.stream])).values()];
             return {
-              runner: {
-                db,
-                storage,
-                lakeSettings: config.lake,
-                views: config.views,
-                chunkSize: config.chunkSize,
-                log,
-                registry,
-                workers: config.workers,
-                minRowsPerWorker: config.minRowsPerWorker,
-                retention: config.retention,
-                compactRatio: config.compactRatio,
-                topicPrefix: config.topicPrefix,
-                speedConsumer: config.speedConsumer,
-                verifyFiles: config.verifyFiles,
-              },
+              runner: { ...runnerSettings(config), db, storage, log, registry },
               intervalMs: config.intervalMs,
               archiver: config.archiver.enabled
                 ? {

@@ -1,4 +1,4 @@
-import { type BatchConfig, type BatchProgress, type BatchRunSummary, createBatchRunner } from '@tandem/batch';
+import { type BatchConfig, type BatchProgress, type BatchRunRequest, type BatchRunSummary, createBatchRunner, runnerSettings } from '@tandem/batch';
 import { KafkaLog, lakeStorageFromSettings, openDatabase } from '@tandem/platform';
 import { SingleBar } from 'cli-progress';
 import { Registry } from 'prom-client';
@@ -8,23 +8,36 @@ export async function openBatchRunner(config: BatchConfig, workers?: number) {
   const db = await openDatabase({ ...config.database, applicationName: 'tandem-batch-cli' });
   const log = config.kafka ? new KafkaLog(config.kafka) : undefined;
   const runner = createBatchRunner({
+    ...runnerSettings(config),
     db,
     storage: lakeStorageFromSettings(config.lake),
-    lakeSettings: config.lake,
-    views: config.views,
-    chunkSize: config.chunkSize,
     log,
     registry: new Registry(),
     workers: workers ?? config.workers,
-    minRowsPerWorker: config.minRowsPerWorker,
-    retention: config.retention,
-    compactRatio: config.compactRatio,
-    topicPrefix: config.topicPrefix,
-    speedConsumer: config.speedConsumer,
-    verifyFiles: config.verifyFiles,
     logger: cliLogger(),
   });
   return { db, log, runner };
+}
+
+/** One run with a progress bar on a terminal (a line per phase otherwise) and the summary on stdout. */
+export async function runBatch(
+  config: BatchConfig,
+  request: Omit<BatchRunRequest, 'onProgress'>,
+  opts: { readonly workers?: number; readonly progress: boolean; readonly json: boolean },
+): Promise<BatchRunSummary> {
+  const { db, log, runner } = await openBatchRunner(config, opts.workers);
+  const bar = opts.progress && process.stderr.isTTY ? progressBar() : undefined;
+  try {
+    const summary = await runner.run({ ...request, onProgress: bar ? (p) => bar.update(p) : opts.progress ? lineProgress() : undefined });
+    bar?.stop();
+    process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : describeRun(summary));
+    return summary;
+  } finally {
+    bar?.stop();
+    await runner.close();
+    await log?.close();
+    await db.close();
+  }
 }
 
 export function parseCount(flag: string, value: string): number {

@@ -2,7 +2,7 @@ import { loadBatchConfig, readPointers } from '@tandem/batch';
 import { type Database, openDatabase } from '@tandem/platform';
 import { selectViews } from '@tandem/transforms';
 import type { Command } from 'commander';
-import { describeRun, lineProgress, openBatchRunner, parseCount, progressBar } from './batch-cli';
+import { parseCount, runBatch } from './batch-cli';
 
 /**
  * `tandem batch run [--full] [--view ...]`: one batch run now, with a progress bar (files,
@@ -25,24 +25,8 @@ export function registerBatchCommands(program: Command): void {
     .action(async (opts: { full: boolean; view?: string[]; workers?: number; wait: boolean; progress: boolean; json: boolean }) => {
       const config = loadBatchConfig(process.env);
       const views = selectViews((opts.view ?? []).flatMap((v) => v.split(',')).filter(Boolean), config.views);
-      const { db, log, runner } = await openBatchRunner(config, opts.workers);
-      const bar = opts.progress && process.stderr.isTTY ? progressBar() : undefined;
-      try {
-        const summary = await runner.run({
-          mode: opts.full ? 'full' : 'incremental',
-          views: views.map((v) => v.name),
-          wait: opts.wait,
-          onProgress: bar ? (p) => bar.update(p) : opts.progress ? lineProgress() : undefined,
-        });
-        bar?.stop();
-        process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : describeRun(summary));
-        if (summary.views.some((v) => (v.conformity?.mismatches ?? 0) > 0)) process.exitCode = 3;
-      } finally {
-        bar?.stop();
-        await runner.close();
-        await log?.close();
-        await db.close();
-      }
+      const summary = await runBatch(config, { mode: opts.full ? 'full' : 'incremental', views: views.map((v) => v.name), wait: opts.wait }, opts);
+      if (summary.views.some((v) => (v.conformity?.mismatches ?? 0) > 0)) process.exitCode = 3;
     });
 
   batch

@@ -2,7 +2,7 @@ import { loadBatchConfig } from '@tandem/batch';
 import { ConfigError } from '@tandem/platform';
 import { selectViews } from '@tandem/transforms';
 import { type Command, Option } from 'commander';
-import { describeRun, lineProgress, openBatchRunner, parseCount, progressBar } from './batch-cli';
+import { parseCount, runBatch } from './batch-cli';
 
 /**
  * `tandem rebuild --view V --from log|lake`: recomputes views from the start into a new batch
@@ -28,25 +28,8 @@ export function registerRebuildCommand(program: Command): void {
       const config = loadBatchConfig(process.env);
       if (opts.from === 'log' && config.kafka === undefined) throw new ConfigError(['KAFKA_BROKERS: tandem rebuild --from log reads the log; set the brokers or use --from lake']);
       const views = selectViews(opts.view.flatMap((v) => v.split(',')).filter(Boolean), config.views);
-      const { db, log, runner } = await openBatchRunner(config, opts.workers);
-      const bar = opts.progress && process.stderr.isTTY ? progressBar() : undefined;
-      try {
-        const summary = await runner.run({
-          mode: 'full',
-          source: opts.from,
-          views: views.map((v) => v.name),
-          wait: opts.wait,
-          onProgress: bar ? (p) => bar.update(p) : opts.progress ? lineProgress() : undefined,
-        });
-        bar?.stop();
-        process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : describeRun(summary));
-        if (summary.views.some((v) => (v.conformity?.mismatches ?? 0) > 0)) process.exitCode = 3;
-        if (summary.views.some((v) => !v.flipped)) process.exitCode = process.exitCode ?? 4;
-      } finally {
-        bar?.stop();
-        await runner.close();
-        await log?.close();
-        await db.close();
-      }
+      const summary = await runBatch(config, { mode: 'full', source: opts.from, views: views.map((v) => v.name), wait: opts.wait }, opts);
+      if (summary.views.some((v) => (v.conformity?.mismatches ?? 0) > 0)) process.exitCode = 3;
+      if (summary.views.some((v) => !v.flipped)) process.exitCode = process.exitCode ?? 4;
     });
 }

@@ -14,6 +14,7 @@ import {
 } from '@tandem/platform';
 import { type AnyView, catalog, selectViews } from '@tandem/transforms';
 import { ARCHIVER_DEFAULTS } from '../archiver';
+import type { BatchRunnerOptions } from './batch-runner';
 
 /**
  * Settings of the batch layer, from the environment, checked at start-up (a bad value stops
@@ -95,4 +96,20 @@ export function loadBatchConfig(env: NodeJS.ProcessEnv = process.env, options: {
     archiver: { enabled: s.ARCHIVER_ENABLED, groupId: s.ARCHIVER_GROUP_ID, maxRecords: s.ARCHIVER_MAX_RECORDS, maxAgeMs: s.ARCHIVER_MAX_AGE_MS },
     port: s.PORT,
   };
+}
+
+/** The runner options that come from the settings; the caller adds the connections (database, lake, log, metrics). */
+export function runnerSettings(config: BatchConfig) {
+  return {
+    lakeSettings: config.lake,
+    views: config.views,
+    chunkSize: config.chunkSize,
+    workers: config.workers,
+    minRowsPerWorker: config.minRowsPerWorker,
+    retention: config.retention,
+    compactRatio: config.compactRatio,
+    topicPrefix: config.topicPrefix,
+    speedConsumer: config.speedConsumer,
+    verifyFiles: config.verifyFiles,
+  } satisfies Partial<BatchRunnerOptions>;
 }

@@ -14,7 +14,7 @@ export {
   type ViewRunSummary,
 } from './batch-runner';
 export { scanLog, LogGapError, type LogScanJob, type LogScanOutput } from './log-scan';
-export { BATCH_SETTINGS, type BatchSettings, type BatchConfig, loadBatchConfig } from './batch.config';
+export { BATCH_SETTINGS, type BatchSettings, type BatchConfig, loadBatchConfig, runnerSettings } from './batch.config';
 export { BatchSchedule, type BatchScheduleStatus } from './batch-schedule';
 export { BatchRunInProgressError } from './batch-lock';
 export { chooseBatchCut, rangesBetween, cutIsMonotone, type BatchCutInput, type BatchCutChoice } from './batch-cut';
