@@ -9,6 +9,7 @@ import { ViewOracle } from './oracle';
 import { CheckTally, cellsByKey } from './oracle-check';
 import { EXACT_VIEWS } from './oracle-views';
 import { createPrng, type Prng } from './prng';
+import { type RebuildOutcome, runRebuild } from './rebuild-process';
 import { boundsText, coveredBounds, ServedAnswers } from './served-answers';
 import { sleep } from './service-process';
 
@@ -29,6 +30,11 @@ export interface ChaosRunOptions {
   readonly pauseMs?: number;
   /** Share of events held back and sent last, hours after their neighbours (late events). */
   readonly lateShare?: number;
+  /**
+   * Kappa rebuilds (`tandem rebuild --from log`) launched during the run, one at a time at
+   * random moments; about half are SIGKILLed at a random point. Default none.
+   */
+  readonly rebuilds?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -43,6 +49,7 @@ export interface ChaosRunReport {
   readonly mismatches: number;
   readonly mismatchExamples: readonly string[];
   readonly batchRuns: { readonly completed: number; readonly failed: number };
+  readonly rebuilds: Readonly<Record<RebuildOutcome, number>>;
   readonly conformity: { readonly compared: number; readonly notCompared: number; readonly mismatches: number };
   readonly durationMs: number;
   readonly workDir: string;
@@ -85,6 +92,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
   const tally = new CheckTally();
   const midRun = { checks: 0, comparisons: 0 };
   const faults: Record<ChaosTarget, number> = { speed: 0, archiver: 0, batch: 0 };
+  const rebuilds: Record<RebuildOutcome, number> = { completed: 0, killed: 0, failed: 0 };
   const acked: AcceptedEvent[] = [];
   let ok = false;
   try {
@@ -95,7 +103,24 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
     const pauseMs = options.pauseMs ?? 150;
     let sent = 0;
     let nextFaultAt = Date.now() + prng.int(1_000, 4_000);
-    while (sent < ordered.length || faults.speed + faults.archiver + faults.batch < options.faults) {
+    const rebuildsWanted = options.rebuilds ?? 0;
+    let rebuildsLaunched = 0;
+    let rebuilding: Promise<void> | undefined;
+    let nextRebuildAt = Date.now() + prng.int(3_000, 8_000);
+    while (sent < ordered.length || faults.speed + faults.archiver + faults.batch < options.faults || rebuildsLaunched < rebuildsWanted) {
+      if (rebuilding === undefined && rebuildsLaunched < rebuildsWanted && Date.now() >= nextRebuildAt) {
+        const view = prng.pick(views).name;
+        const killAfterMs = prng.chance(0.5) ? prng.int(500, 6_000) : undefined;
+        rebuildsLaunched++;
+        say(`rebuild ${rebuildsLaunched}/${rebuildsWanted}: ${view} from the log${killAfterMs === undefined ? '' : `, SIGKILL after ${killAfterMs} ms`} (sent ${sent})`);
+        rebuilding = runRebuild({ view, env: cluster.commonEnv, logFile: `${cluster.workDir}/rebuild.log`, killAfterMs }).then(({ outcome, detail }) => {
+          rebuilds[outcome]++;
+          if (outcome === 'failed') tally.fail(view, detail, 'rebuild');
+          say(detail);
+          rebuilding = undefined;
+          nextRebuildAt = Date.now() + prng.int(2_000, 8_000);
+        });
+      }
       if (sent < ordered.length) {
         const slice = ordered.slice(sent, sent + perRequest);
         acked.push(...(await publish(cluster.ingestUrl, dataset.stream.name, slice)));
@@ -125,6 +150,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
       await sleep(pauseMs);
     }
     await Promise.all(restarts.values());
+    await rebuilding;
     say(`sent ${sent} events; ${faults.speed + faults.archiver + faults.batch} faults; waiting for quiescence`);
 
     // Quiescence, then every key and bucket of every view, twice: once the speed layer has
@@ -187,6 +213,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
       mismatches: tally.mismatches.length,
       mismatchExamples: tally.mismatches.slice(0, 20).map((m) => `${m.context}: ${m.view} ${m.key}@${m.bucket ?? '-'}: ${m.what}`),
       batchRuns: { completed: runs.rows.filter((r) => r.status === 'completed').length, failed: runs.rows.filter((r) => r.status === 'failed').length },
+      rebuilds,
       conformity,
       durationMs: Date.now() - started,
       workDir: cluster.workDir,

@@ -30,6 +30,8 @@ export class Cluster {
   readonly speedGroup: string;
   private constructor(
     readonly options: ClusterOptions,
+    /** The settings every service shares (what an operator's command needs too). */
+    readonly commonEnv: Record<string, string>,
     readonly workDir: string,
     readonly lakeDir: string,
     readonly ingestUrl: string,
@@ -132,6 +134,7 @@ export class Cluster {
     };
     return new Cluster(
       options,
+      common,
       workDir,
       lakeDir,
       `http://127.0.0.1:${ingestPort}`,

@@ -6,14 +6,15 @@ import { runChaos } from './chaos-run';
  * processes against the real broker and PostgreSQL) while batch runs fire every two seconds
  * and at least 20 SIGKILLs hit speed, the archiver and batch. Every served answer sampled
  * during the run, and every key and bucket of every view at quiescence, must equal the
- * oracle over exactly the events the log accepted. The seed is fixed (ORACLE_SEED overrides
- * it), so a failure replays with `npm run test:oracle -- --seed <seed>`.
+ * oracle over exactly the events the log accepted. Three rebuilds from the log (`tandem
+ * rebuild --from log`, about half of them SIGKILLed) run among the faults. The seed is fixed
+ * (ORACLE_SEED overrides it), so a failure replays with `npm run test:oracle -- --seed <seed>`.
  */
-describe('the oracle suite (access log, 20 faults)', () => {
-  it('serves exactly what the accepted events say, through crashes of speed, archiver and batch', async () => {
+describe('the oracle suite (access log, 20 faults, Kappa rebuilds)', () => {
+  it('serves exactly what the accepted events say, through crashes of speed, archiver and batch and rebuilds from the log', async () => {
     const { brokers, databaseUrl } = testEnv();
     const seed = Number(process.env['ORACLE_SEED'] ?? 20_260_101);
-    const report = await runChaos({ brokers, databaseUrl, dataset: 'access-log', faults: 20, seed });
+    const report = await runChaos({ brokers, databaseUrl, dataset: 'access-log', faults: 20, seed, rebuilds: 3 });
     process.stderr.write(`oracle report: ${JSON.stringify(report)}\n`);
     expect(report.mismatchExamples).toEqual([]);
     expect(report.mismatches).toBe(0);
@@ -27,5 +28,9 @@ describe('the oracle suite (access log, 20 faults)', () => {
     expect(report.batchRuns.completed).toBeGreaterThan(3);
     expect(report.conformity.compared).toBeGreaterThan(0);
     expect(report.conformity.mismatches).toBe(0);
+    // Rebuilds from the log ran (and were killed) among the faults, without a wrong answer.
+    expect(report.rebuilds.failed).toBe(0);
+    expect(report.rebuilds.completed + report.rebuilds.killed).toBe(3);
+    expect(report.rebuilds.completed).toBeGreaterThan(0);
   }, 420_000);
 });

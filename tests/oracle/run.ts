@@ -10,6 +10,7 @@
 //   --chunk N                      TANDEM_CHUNK_SIZE (default 50)
 //   --batch-interval-ms N          time between scheduled batch runs (default 2000)
 //   --per-request N, --pause-ms N  ingest pacing (default 100 events, 150 ms)
+//   --rebuilds N                   Kappa rebuilds from the log during the run, about half killed (default 0)
 // Exit status: 0 with no mismatch, 1 otherwise. Prints the report as JSON.
 import { startKafkaBroker, startPostgres } from '@tandem/testkit';
 import { runChaos } from './chaos-run';
@@ -38,7 +39,7 @@ function intArg(args: Map<string, string>, name: string, fallback?: number): num
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const known = new Set(['dataset', 'faults', 'seed', 'events', 'chunk', 'batch-interval-ms', 'per-request', 'pause-ms']);
+  const known = new Set(['dataset', 'faults', 'seed', 'events', 'chunk', 'batch-interval-ms', 'per-request', 'pause-ms', 'rebuilds']);
   for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const dataset = (args.get('dataset') ?? 'access-log') as DatasetName;
   if (dataset !== 'access-log' && dataset !== 'flights') throw new Error(`--dataset: access-log or flights, got ${dataset}`);
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       batchIntervalMs: intArg(args, 'batch-interval-ms'),
       eventsPerRequest: intArg(args, 'per-request'),
       pauseMs: intArg(args, 'pause-ms'),
+      rebuilds: intArg(args, 'rebuilds'),
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
