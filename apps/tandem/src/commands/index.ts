@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBatchCommands } from './batch.command';
 import { registerLakeCommands } from './lake.command';
 import { registerRebuildCommand } from './rebuild.command';
+import { registerReplayCommand } from './replay.command';
 import { registerStartCommand } from './start.command';
 
 /** Every command group of the CLI. */
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerBatchCommands(program);
   registerLakeCommands(program);
   registerRebuildCommand(program);
+  registerReplayCommand(program);
 }
