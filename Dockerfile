@@ -4,7 +4,8 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=optional --no-audit --no-fund
+# Optional dependencies stay: @swc/core's native binary for this platform is one of them.
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY tools ./tools
 COPY libs ./libs
