@@ -1,11 +1,11 @@
 // Serving benchmark (not a test). Seeds flights_per_origin_hour from flights-3m (batch version
 // plus realtime rows past its cut), starts a serving process, and measures in the same run:
 //   - the direct SQL peer: the same statements, same snapshot, same pool, no decode/merge/transport;
-//   - REST (autocannon) and gRPC (a grpc-js load loop) for a point query and a top-N query,
-//     with the batch-part cache off and on.
+//   - REST (autocannon) and gRPC (a lean HTTP/2 load loop, the peer of autocannon; and, for
+//     reference, the grpc-js client) for a point query and a top-N query, with the caches off and on.
 // Writes the "Serving layer" section of BENCHMARKS.md.
 //
-//   node tools/run.js bench/serving/run.ts [--rows N] [--seconds S] [--connections C] [--no-write]
+//   node tools/run.js bench/serving/run.ts [--rows N] [--seconds S] [--connections C] [--rounds R] [--no-write]
 //
 // Uses DATABASE_URL when set, or starts the test harness' embedded PostgreSQL.
 import 'reflect-metadata';
@@ -17,7 +17,7 @@ import { startPostgres, uniqueName } from '@tandem/testkit';
 import { flightsPerOriginHour } from '@tandem/transforms';
 import { machine, writeSection } from '../shared/benchmarks-file';
 import { compareAdapters } from './adapters';
-import { grpcLoad } from './grpc-load';
+import { grpcLoad, grpcWireLoad } from './grpc-load';
 import { type LoadSummary, summarise } from './latency';
 import { seedServing } from './seed';
 import type { DirectRequest } from './server-process';
@@ -30,6 +30,8 @@ const option = (name: string, fallback: number) => {
 const ROWS = option('rows', 300_000);
 const SECONDS = option('seconds', 5);
 const CONNECTIONS = option('connections', 8);
+/** Rounds each path's time is split into, interleaved with the other paths'. */
+const ROUNDS = option('rounds', 4);
 const CHUNK = 10_000;
 const DAY = 86_400_000;
 const view = flightsPerOriginHour;
@@ -90,12 +92,40 @@ async function main(): Promise<void> {
       const used = process.cpuUsage();
       return used.user + used.system;
     };
-    const record = async (name: string, shape: string, concurrency: number, run: () => Promise<LoadSummary>) => {
-      const [server0, own0] = [await serverCpu(), ownCpu()];
-      const summary = await run();
-      const [server1, own1] = [await serverCpu(), ownCpu()];
+    interface Path {
+      readonly name: string;
+      readonly run: (seconds: number) => Promise<LoadSummary>;
+    }
+    /**
+     * Runs every path of one query and concurrency in ROUNDS interleaved rounds of SECONDS / ROUNDS
+     * each and pools each path's samples, so that what else runs on the shared machine falls on
+     * all paths alike rather than on whichever ran during a busy minute.
+     */
+    const measure = async (shape: string, concurrency: number, paths: readonly Path[]) => {
+      for (const path of paths) await path.run(2); // warm-up: plans, buffers, JIT, connections
+      const runs = paths.map(() => ({ samples: [] as number[], errors: 0, seconds: 0, serverUs: 0, clientUs: 0 }));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let i = 0; i < paths.length; i++) {
+          const at = (i + round) % paths.length;
+          const [server0, own0] = [await serverCpu(), ownCpu()];
+          const part = await paths[at].run(SECONDS / ROUNDS);
+          const [server1, own1] = [await serverCpu(), ownCpu()];
+          const run = runs[at];
+          run.samples.push(...part.samples);
+          run.errors += part.errors;
+          run.seconds += part.seconds;
+          run.serverUs += server1 - server0;
+          run.clientUs += own1 - own0;
+        }
+      }
+      paths.forEach((path, i) => {
+        const run = runs[i];
+        record(path.name, shape, concurrency, summarise(run.samples, run.errors, run.seconds), run.serverUs, run.clientUs);
+      });
+    };
+    const record = (name: string, shape: string, concurrency: number, summary: LoadSummary, serverMicros: number, clientMicros: number) => {
       const per = (micros: number) => micros / Math.max(1, summary.requests);
-      const m: Measured = { name, shape, concurrency, summary, serverUs: per(server1 - server0), clientUs: per(own1 - own0) };
+      const m: Measured = { name, shape, concurrency, summary, serverUs: per(serverMicros), clientUs: per(clientMicros) };
       results.push(m);
       process.stderr.write(
         `${shape.padEnd(6)} c=${String(concurrency).padEnd(2)} ${name.padEnd(24)} p50 ${summary.p50.toFixed(3)} ms  p99 ${summary.p99.toFixed(3)} ms  ${summary.rps.toFixed(0)} req/s  ` +
@@ -112,16 +142,19 @@ async function main(): Promise<void> {
           child!.send({ type: 'direct', shape: shape === 'point' ? 'point' : 'top', view: view.name, key, aggregate: 'flights', ...(shape === 'point' ? point : top), seconds, concurrency } satisfies DirectRequest);
           return (await message<{ summary: LoadSummary }>(child!, 'direct-result')).summary;
         };
-        await direct(2); // warm-up: plans, buffers, JIT
-        await record('direct SQL (same pool)', shape, concurrency, () => direct(SECONDS));
+        const paths: Path[] = [{ name: 'direct SQL (same pool)', run: direct }];
         for (const cache of ['uncached', 'cached'] as const) {
           const endpoints = ready[cache];
           const label = `cache ${cache === 'cached' ? 'on' : 'off'}`;
-          await rest(`${endpoints.http}${restPath}`, concurrency, 2);
-          await record(`REST, ${label}`, shape, concurrency, () => rest(`${endpoints.http}${restPath}`, concurrency, SECONDS));
-          await queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, 2);
-          await record(`gRPC, ${label}`, shape, concurrency, () => queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, SECONDS));
+          paths.push({ name: `REST, ${label}`, run: (seconds) => rest(`${endpoints.http}${restPath}`, concurrency, seconds) });
+          paths.push({ name: `gRPC, ${label}`, run: (seconds) => queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, seconds) });
         }
+        if (concurrency === CONNECTIONS) {
+          // The same calls from grpc-js' own client, whose per-call machinery costs the shared cores more.
+          const address = `127.0.0.1:${ready.cached.grpc}`;
+          paths.push({ name: 'gRPC, cache on, grpc-js client', run: (seconds) => grpcLoad(address, 'query', 'Query', grpcMethod, grpcRequest, concurrency, seconds) });
+        }
+        await measure(shape, concurrency, paths);
       }
     }
 
@@ -138,15 +171,17 @@ async function main(): Promise<void> {
     const find = (shape: string, concurrency: number, name: string) => measured(shape, concurrency, name).summary;
     const verdict = (shape: string) => {
       const direct = find(shape, 1, 'direct SQL (same pool)').p50;
-      const adds = (name: string) => `${(find(shape, 1, name).p50 - direct).toFixed(2)} ms`;
+      const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(2)} ms`;
+      const adds = (name: string) => signed(find(shape, 1, name).p50 - direct);
       const ratio = (cache: string) => (find(shape, CONNECTIONS, `gRPC, cache ${cache}`).rps / find(shape, CONNECTIONS, `REST, cache ${cache}`).rps).toFixed(2);
+      const grpcJsRatio = (find(shape, CONNECTIONS, 'gRPC, cache on, grpc-js client').rps / find(shape, CONNECTIONS, 'REST, cache on').rps).toFixed(2);
       const directCpu = measured(shape, 1, 'direct SQL (same pool)').serverUs;
-      const cpu = (name: string) => `${((measured(shape, 1, name).serverUs - directCpu) / 1000).toFixed(2)} ms`;
+      const cpu = (name: string) => signed((measured(shape, 1, name).serverUs - directCpu) / 1000);
       return (
-        `${shape}: p50 over direct SQL at concurrency 1 (target <= 1 ms): REST +${adds('REST, cache off')} / gRPC +${adds('gRPC, cache off')} with the caches off, ` +
-        `REST +${adds('REST, cache on')} / gRPC +${adds('gRPC, cache on')} with them on; serving-process CPU per request over direct SQL (steadier than wall time on a shared machine): ` +
-        `REST +${cpu('REST, cache off')} / gRPC +${cpu('gRPC, cache off')} caches off, REST +${cpu('REST, cache on')} / gRPC +${cpu('gRPC, cache on')} caches on; ` +
-        `gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on`
+        `${shape}: p50 over direct SQL at concurrency 1 (target <= 1 ms): REST ${adds('REST, cache off')} / gRPC ${adds('gRPC, cache off')} with the caches off, ` +
+        `REST ${adds('REST, cache on')} / gRPC ${adds('gRPC, cache on')} with them on; serving-process CPU per request over direct SQL (steadier than wall time on a shared machine): ` +
+        `REST ${cpu('REST, cache off')} / gRPC ${cpu('gRPC, cache off')} caches off, REST ${cpu('REST, cache on')} / gRPC ${cpu('gRPC, cache on')} caches on; ` +
+        `gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on (${grpcJsRatio}x caches on with the grpc-js client as load generator)`
       );
     };
     const body = [
@@ -155,7 +190,7 @@ async function main(): Promise<void> {
       '',
       `Data: the first ${seeded.events.toLocaleString('en-US')} flights of flights-3m on a 4-partition log; \`${view.name}\` batch version with ${seeded.batchRows.toLocaleString('en-US')} rows covering ~80% of each partition (cut ${JSON.stringify(seeded.cut)}, chunk ${CHUNK}), ${seeded.realtimeRows.toLocaleString('en-US')} realtime rows past the cut.`,
       `Point query: \`value\` of ${key} over 7 days (${pointRows.batch} batch + ${pointRows.speed} realtime rows merged). Top-N: top 10 origins by flights over 2 days (${topRows.batch} batch + ${topRows.speed} realtime rows).`,
-      `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput): autocannon with that many connections for REST; for gRPC a grpc-js load loop with that many concurrent unary calls, one connection each, the request serialised once and answers read as bytes (autocannon does not parse JSON either); that many concurrent loops for direct SQL; ${SECONDS} s each after a 2 s warm-up. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and reuses decoded realtime rows of closed chunks; "cache off" disables both.`,
+      `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput): autocannon with that many connections for REST; for gRPC a load loop of that many callers, each on its own HTTP/2 connection sending one pre-built call (HEADERS and one length-prefixed DATA frame) and waiting for the answer, as autocannon sends a pre-built request per connection; a call counts only with HTTP 200, \`grpc-status: 0\` and one whole response message, as autocannon counts a 200 with its body read, and neither parses the answer (\`bench/serving/grpc-load.ts\`). The grpc-js client (same calls, request serialised once, answers taken as bytes) costs the shared cores about twice as much per call and is shown once per query at concurrency ${CONNECTIONS} for reference. That many concurrent loops for direct SQL. Each path runs ${SECONDS} s after a 2 s warm-up, in ${ROUNDS} rounds of ${SECONDS / ROUNDS} s interleaved with the other paths of the same query and concurrency (the machine is shared: whatever else runs then falls on every path alike), and its samples are pooled. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and the realtime rows of closed chunks (ones the speed layer has wholly passed, which never change again) from a cache of their fold per query, so its realtime statement reads only the rows of the chunks still open; "cache off" disables the caches and runs the same statements as the direct SQL peer. Batch version tables are indexed by bucket as well as by key, as the batch layer seals them.`,
       '',
       '| query | concurrency | path | p50 ms | p99 ms | req/s | serving process CPU µs/req | load generator CPU µs/req |',
       '|---|---:|---|---:|---:|---:|---:|---:|',
@@ -204,7 +239,7 @@ async function rest(url: string, connections: number, seconds: number): Promise<
 }
 
 function queryLoad(port: number, method: 'Value' | 'TopN', request: object, concurrency: number, seconds: number): Promise<LoadSummary> {
-  return grpcLoad(`127.0.0.1:${port}`, 'query', 'Query', method, request, concurrency, seconds);
+  return grpcWireLoad(`127.0.0.1:${port}`, 'query', 'Query', method, request, concurrency, seconds);
 }
 
 main().catch((error) => {

@@ -94,6 +94,58 @@ describe('QueryService over PostgreSQL', () => {
     expect((first[0] as { values: unknown }).values).toEqual(expectedValues(view, events, 'ATL', DAY, DAY + 86_400_000));
   });
 
+  it('reuses the fold of closed realtime chunks and still reads the open ones as the speed layer moves on', async () => {
+    const fresh = new QueryService({ pool: db.pool, chunkSize: CHUNK, speedConsumer: CONSUMER, now: () => DAY + 2 * 86_400_000 });
+    await seeder.batchVersion(view, { version: 1, cut, rows: batchRowsOf(view, events, cut) });
+    // The speed layer moves from `previous` to `next` per partition: it rewrites the rows of the
+    // chunk it was in and writes those of the chunks after it, so its rows hold every event below `next`.
+    const speedAt = async (next: readonly number[], previous: readonly number[]) => {
+      const redone = previous.map((o) => Math.floor(o / CHUNK));
+      for (const [p, chunk] of redone.entries()) await db.pool.query('DELETE FROM tandem_realtime WHERE partition = $1 AND chunk >= $2', [p, chunk]);
+      await seeder.realtimeRows(view, realtimeRowsOf(view, events.filter((e) => e.offset >= redone[e.partition] * CHUNK && e.offset < next[e.partition]), CHUNK));
+      await seeder.speedOffsets(CONSUMER, view.stream.topic, next.map((n, p) => ({ partition: p, nextOffset: n, lastLogTime: DAY })));
+    };
+    const range = { from: DAY, to: DAY + 86_400_000 };
+    const key = events.find((e) => e.partition === 0 && e.offset >= 1_250 && e.offset < 1_290)!.event.origin;
+    const ask = async () => [
+      await fresh.value({ view: view.name, key, ...range }),
+      await fresh.timeSeries({ view: view.name, key, ...range, layers: true }),
+      await fresh.topN({ view: view.name, aggregate: 'flights', ...range, n: 5 }),
+    ];
+    const expectAnswersOver = (answers: unknown[], next: readonly number[]) => {
+      const seen = events.filter((e) => e.offset < next[e.partition]);
+      const [value, series, top] = answers as [{ values: unknown; provenance: { events: { batch: number; speed: number } } }, { points: { values: unknown; layers?: { batch: number; speed: number } }[] }, { entries: unknown[] }];
+      expect(value.values).toEqual(expectedValues(view, seen, key, range.from, range.to));
+      expect(value.provenance.events.batch + value.provenance.events.speed).toBe(eventsOf(view, seen, key, () => true));
+      expect(series.points.reduce((n, p) => n + p.layers!.batch + p.layers!.speed, 0)).toBe(eventsOf(view, seen, key, () => true));
+      const totals = new Map<string, number>();
+      for (const e of seen) totals.set(e.event.origin, (totals.get(e.event.origin) ?? 0) + 1);
+      const expected = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+      expect(top.entries).toEqual(expected.map(([origin, n]) => ({ key: { origin }, value: n })));
+    };
+    const first = [1_250, 1_050];
+    await speedAt(first, [0, 0]);
+    const before = await ask();
+    expectAnswersOver(before, first);
+    expect(fresh.settledPartStats()).toMatchObject({ hits: 0, misses: 3, entries: 3 });
+    expect(await ask()).toEqual(before);
+    expect(fresh.settledPartStats().hits).toBe(3);
+
+    // More events in the same open chunks (12 and 10): the closed chunks' folds still stand, the open rows are read again.
+    const later = [1_290, 1_090];
+    await speedAt(later, first);
+    const grown = await ask();
+    expectAnswersOver(grown, later);
+    expect(grown[0]).not.toEqual(before[0]);
+    expect(fresh.settledPartStats().hits).toBe(6);
+
+    // Those chunks close and more follow: other closed ranges, so other folds.
+    const done = nextOffsets;
+    await speedAt(done, later);
+    expectAnswersOver(await ask(), done);
+    expect(fresh.settledPartStats()).toMatchObject({ hits: 6, misses: 6 });
+  });
+
   it('reports provenance: batch version and cut, speed offsets, freshness, transform version', async () => {
     await seedAll();
     const answer = await service.value({ view: view.name, key: 'ATL', from: DAY, to: DAY + 86_400_000 });

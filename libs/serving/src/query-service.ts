@@ -1,8 +1,10 @@
 import { type AnyView, bucketOf, canRollUp, catalog, type Granularity, granularityMs, type Json } from '@tandem/transforms';
+import type { Cut } from '@tandem/platform';
 import type { Pool } from 'pg';
 import { aggregateField, NUMERIC_KINDS } from './merge/aggregate-field';
 import type { BatchPointer } from './merge/batch-pointer';
 import { batchProvenance, type LayerCounts, type LayerHead, provenanceOf, servedTransformVersion, speedProvenance } from './merge/provenance';
+import { isSettled, settledChunks, type SettledChunks } from './merge/settled-chunks';
 import { checkSpeedRows, decodeStored, type FoldResult, StateFold } from './merge/state-fold';
 import { keyDimensions, resolveKey, type ResolvedKey } from './merge/view-key';
 import { InvalidQueryError, UnknownKeyError, UnknownViewError } from './query/query-errors';
@@ -38,8 +40,9 @@ export interface QueryServiceOptions {
   /** Stored rows held by the cache across parts. Default 1,000,000. */
   readonly batchCacheRows?: number;
   /**
-   * Decoded realtime rows of closed chunks (ones the speed layer has moved past, which never
-   * change again) kept for later queries; 0 disables. Default 200,000.
+   * Realtime rows of closed chunks (ones the speed layer has moved past, which never change
+   * again) kept for later queries, decoded row by row and folded per query shape (each bound
+   * to this many rows); 0 disables both. Default 200,000.
    */
   readonly closedChunkCacheRows?: number;
   /** Longest a query may take in PostgreSQL. Default 10 s. */
@@ -64,6 +67,7 @@ export class QueryService {
   private readonly store: ServingStore;
   private readonly cache: BatchPartCache<FoldResult<string | number>>;
   private readonly closedChunks: BatchPartCache<unknown>;
+  private readonly settledParts: BatchPartCache<FoldResult<string | number>>;
   private readonly chunkSize: number;
   private readonly maxSeriesPoints: number;
   readonly maxTopN: number;
@@ -83,6 +87,7 @@ export class QueryService {
     });
     this.cache = new BatchPartCache({ maxEntries: options.batchCacheEntries ?? 2_000, maxWeight: options.batchCacheRows ?? 1_000_000 });
     this.closedChunks = new BatchPartCache({ maxEntries: options.closedChunkCacheRows ?? 200_000, maxWeight: options.closedChunkCacheRows ?? 200_000 });
+    this.settledParts = new BatchPartCache({ maxEntries: Math.min(2_000, options.closedChunkCacheRows ?? 200_000), maxWeight: options.closedChunkCacheRows ?? 200_000 });
     this.maxSeriesPoints = options.maxSeriesPoints ?? 10_000;
     this.maxTopN = options.maxTopN ?? 1_000;
     this.now = options.now ?? Date.now;
@@ -176,10 +181,12 @@ export class QueryService {
     if (order !== 'desc' && order !== 'asc') throw new InvalidQueryError('order', `${String(order)} is not one of desc, asc`);
     const [lo, hi] = alignedRange(query.from, query.to, view.granularity);
 
-    const { head, realtime, batch } = await this.store.snapshot(async (reader) => {
+    const shape = `top:${field.name}`;
+    const { head, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
       const head = await reader.head(view);
-      const realtime = await reader.realtimeOfRange(head, field.name, lo, hi);
-      const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, `top:${field.name}`, lo, hi, async () => {
+      const settled = this.settledPart<string>(head, shape, lo, hi);
+      const realtime = await reader.realtimeOfRange(head, field.name, lo, hi, settled.readFrom);
+      const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, shape, lo, hi, async () => {
         const fold = new StateFold<string>(field.zero, field.plusInto);
         const from = { view: view.name, source: `table ${head.pointer!.tableName}` };
         for (const cell of await reader.batchOfRange(head.pointer!, field.name, lo, hi)) {
@@ -189,17 +196,14 @@ export class QueryService {
         }
         return fold;
       });
-      return { head, realtime, batch };
+      return { head, realtime, settled, batch };
     });
     checkSpeedRows(head, realtime, this.chunkSize);
     const fold = new StateFold<string>(field.zero, field.plusInto);
     fold.addAll(batch as FoldResult<string>);
-    const decodeRealtime = this.realtimeDecoder(view, head, `top:${field.name}`, field.decode, SKETCH_KINDS.has(field.kind));
-    for (const cell of realtime) {
-      fold.add(cell.key, decodeRealtime(cell));
-      fold.rows++;
-      fold.events += cell.events;
-    }
+    const decodeRealtime = this.realtimeDecoder(view, head, shape, field.decode, SKETCH_KINDS.has(field.kind));
+    // Top-N folds pass no event counts per cell: nothing asks for them.
+    this.addRealtime(fold, realtime, settled, (cell) => cell.key, decodeRealtime, false);
     const ranked: { key: string; value: number | null }[] = [];
     for (const [key, state] of fold.states) ranked.push({ key, value: field.present(state) as number | null });
     ranked.sort(rankBy(order));
@@ -230,6 +234,11 @@ export class QueryService {
     return this.closedChunks.stats();
   }
 
+  /** The cache of folded realtime rows of closed chunks, per query shape. */
+  settledPartStats(): CacheStats {
+    return this.settledParts.stats();
+  }
+
   private viewOf(name: string): AnyView {
     const view = typeof name === 'string' ? this.byName.get(name) : undefined;
     if (view === undefined) throw new UnknownViewError(String(name), [...this.byName.keys()]);
@@ -256,21 +265,18 @@ export class QueryService {
     shape: string,
   ): Promise<{ head: LayerHead; fold: StateFold<number>; batch: FoldResult<number>; counts: Counts }> {
     const agg = view.aggregator;
-    const { head, realtime, batch } = await this.store.snapshot(async (reader) => {
+    const { head, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
       const head = await reader.head(view);
-      const realtime = await reader.realtimeOfKey(head, key.encoded, lo, hi);
+      const settled = this.settledPart<number>(head, `${shape}:${key.encoded}`, lo, hi);
+      const realtime = await reader.realtimeOfKey(head, key.encoded, lo, hi, settled.readFrom);
       const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, `${shape}:${key.encoded}`, lo, hi, () => this.readBatchOfKey(reader, view, head.pointer!, key.encoded, lo, hi, cellOf));
-      return { head, realtime, batch };
+      return { head, realtime, settled, batch };
     });
     checkSpeedRows(head, realtime, this.chunkSize);
     const fold = new StateFold<number>(agg.zero, agg.plusInto);
     fold.addAll(batch as FoldResult<number>);
     const decodeRealtime = this.realtimeDecoder(view, head, 'record', agg.decode, view.aggregates.some((a) => SKETCH_KINDS.has(a.kind)));
-    for (const cell of realtime) {
-      fold.add(cellOf(cell.bucket), decodeRealtime(cell), cell.events);
-      fold.rows++;
-      fold.events += cell.events;
-    }
+    this.addRealtime(fold, realtime, settled, (cell) => cellOf(cell.bucket), decodeRealtime, true);
     if (fold.rows === 0) throw new UnknownKeyError(view.name, key.encoded, lo, hi);
     return { head, fold, batch: batch as FoldResult<number>, counts: countsOf(batch, fold) };
   }
@@ -285,6 +291,46 @@ export class QueryService {
       fold.events += cell.events;
     }
     return fold;
+  }
+
+  /**
+   * The realtime rows of closed chunks a query would read (settled-chunks.ts), and their fold
+   * when an earlier query of the same shape left it in the cache: then only the rows of the
+   * chunks still open are read (`readFrom`), and the fold stands in for the rest.
+   */
+  private settledPart<K>(head: LayerHead, shape: string, lo: number, hi: number): SettledPart<K> {
+    const chunks = this.settledParts.enabled ? settledChunks(head, this.chunkSize) : undefined;
+    if (chunks === undefined) return NOTHING_SETTLED;
+    const cacheKey = `${shape}\u0000${head.view}\u0000${servedTransformVersion(head)}\u0000${lo}\u0000${hi}\u0000${chunks.id}`;
+    const fold = this.settledParts.get(cacheKey) as FoldResult<K> | undefined;
+    return { chunks, cacheKey, fold, readFrom: fold === undefined ? undefined : chunks.openFrom };
+  }
+
+  /**
+   * Folds the realtime rows read into `fold`, with the settled part standing in for the rows
+   * of closed chunks when it was cached; otherwise those rows are folded apart first and their
+   * fold is cached for the next query of the same shape.
+   */
+  private addRealtime<K>(
+    fold: StateFold<K>,
+    rows: readonly RealtimeCell[],
+    settled: SettledPart<K>,
+    cellOf: (cell: RealtimeCell) => K,
+    decode: (cell: RealtimeCell) => unknown,
+    perCellEvents: boolean,
+  ): void {
+    if (settled.fold !== undefined) fold.addAll(settled.fold);
+    const apart = settled.chunks !== undefined && settled.fold === undefined ? fold.empty() : undefined;
+    for (const cell of rows) {
+      const into = apart !== undefined && isSettled(settled.chunks!, cell.partition, cell.chunk, this.chunkSize) ? apart : fold;
+      into.add(cellOf(cell), decode(cell), perCellEvents ? cell.events : 0);
+      into.rows++;
+      into.events += cell.events;
+    }
+    if (apart !== undefined) {
+      this.settledParts.set(settled.cacheKey, apart as FoldResult<string | number>, Math.max(1, apart.rows));
+      fold.addAll(apart);
+    }
   }
 
   /**
@@ -332,6 +378,17 @@ type Counts = LayerCounts;
 const SKETCH_KINDS: ReadonlySet<string> = new Set(['distinct', 'quantile', 'quantiles', 'topK']);
 
 const EMPTY: FoldResult<never> = { states: new Map<never, unknown>(), rows: 0, events: 0 };
+
+/** The closed chunks of a query's snapshot and, when cached, their fold. */
+interface SettledPart<K> {
+  readonly chunks: SettledChunks | undefined;
+  readonly cacheKey: string;
+  readonly fold: FoldResult<K> | undefined;
+  /** Per partition, where the realtime rows to read start; undefined for the cut. */
+  readonly readFrom: Cut | undefined;
+}
+
+const NOTHING_SETTLED: SettledPart<never> = { chunks: undefined, cacheKey: '', fold: undefined, readFrom: undefined };
 
 /** Counts of the batch part and of the whole fold: the rest came from the speed layer. */
 function countsOf(batch: FoldResult<unknown>, all: StateFold<unknown>): Counts {

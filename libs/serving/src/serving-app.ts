@@ -131,6 +131,14 @@ function registerCacheGauges(metrics: EdgeMetrics, queries: QueryService): void 
     },
   });
   new Gauge({
+    name: 'tandem_serving_settled_part_cache_hits',
+    help: 'Folds of closed realtime chunks answered from the cache since start',
+    registers,
+    collect() {
+      this.set(queries.settledPartStats().hits);
+    },
+  });
+  new Gauge({
     name: 'tandem_serving_batch_cache_rows',
     help: 'Stored rows held by the batch part cache',
     registers,

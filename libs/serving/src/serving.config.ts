@@ -20,7 +20,7 @@ export const SERVING_SETTINGS = Type.Object({
   SERVING_RATE_WINDOW_MS: Setting.int(60_000, 100, 3_600_000, 'Rate limit window'),
   SERVING_BATCH_CACHE_ENTRIES: Setting.int(2_000, 0, 10_000_000, 'Decoded batch parts cached; 0 disables the cache'),
   SERVING_BATCH_CACHE_ROWS: Setting.int(1_000_000, 0, 1_000_000_000, 'Stored rows the batch cache may hold'),
-  SERVING_CLOSED_CHUNK_CACHE_ROWS: Setting.int(200_000, 0, 100_000_000, 'Decoded realtime rows of closed chunks cached; 0 disables'),
+  SERVING_CLOSED_CHUNK_CACHE_ROWS: Setting.int(200_000, 0, 100_000_000, 'Realtime rows of closed chunks cached (decoded per row, and folded per query shape); 0 disables'),
   SERVING_STATEMENT_TIMEOUT_MS: Setting.int(10_000, 100, 600_000, 'Longest a query may run in PostgreSQL'),
   SERVING_MAX_SERIES_POINTS: Setting.int(10_000, 1, 10_000_000, 'Most points in one time series'),
   SERVING_MAX_TOP_N: Setting.int(1_000, 1, 1_000_000, 'Largest n of a top-N query'),

@@ -4,6 +4,7 @@ import { alignedRange, rankBy } from '../query-service';
 import { aggregateField } from './aggregate-field';
 import { parseBatchPointer } from './batch-pointer';
 import { notesOf, provenanceOf, type LayerHead } from './provenance';
+import { isSettled, settledChunks } from './settled-chunks';
 import { checkSpeedRows, decodeStored, StateFold } from './state-fold';
 import { resolveKey } from './view-key';
 import { sampleFlights } from '../testing/sample-flights';
@@ -87,6 +88,37 @@ describe('provenance', () => {
     const row = { partition: 1, chunk: 1, key: 'k', bucket: 0 };
     expect(() => checkSpeedRows(head, [row], 1000)).not.toThrow();
     expect(() => checkSpeedRows(head, [{ ...row, chunk: 2 }], 1000)).toThrow(/covers offsets from 2000, but the speed layer .* as 1500/);
+  });
+});
+
+describe('settled chunks', () => {
+  const head = (cut: Record<string, number> | null, next: Record<number, number>): LayerHead => ({
+    view: 'v',
+    codeTransformVersion: 'v1-x',
+    codeTopic: 'tandem.flights.v1',
+    pointer: cut === null ? null : parseBatchPointer('v', pointerRow(cut), 1000),
+    speedOffsets: Object.entries(next).map(([partition, nextOffset]) => ({ topic: 'tandem.flights.v1', partition: Number(partition), nextOffset, lastLogTime: null })),
+    speedConsumer: 'tandem-speed',
+  });
+
+  it('names the chunks the speed layer has wholly passed above the cut, per partition', () => {
+    const settled = settledChunks(head({ '0': 3000, '1': 1000, '2': 5000 }, { 0: 5500, 1: 1999, 2: 9000, 3: 2000 }), 1000)!;
+    // Partition 1 has no closed chunk above its cut; partition 3 has no cut (0).
+    expect(settled.id).toBe('0:3000-5000,2:5000-9000,3:0-2000');
+    expect(settled.openFrom).toEqual({ '0': 5000, '1': 1000, '2': 9000, '3': 2000 });
+    expect(isSettled(settled, 0, 4, 1000)).toBe(true);
+    expect(isSettled(settled, 0, 5, 1000)).toBe(false);
+    expect(isSettled(settled, 1, 1, 1000)).toBe(false);
+    expect(isSettled(settled, 3, 1, 1000)).toBe(true);
+    expect(isSettled(settled, 4, 0, 1000)).toBe(false);
+  });
+
+  it('names nothing when no chunk above the cut is closed, and a new range when the speed layer or the cut moves', () => {
+    expect(settledChunks(head({ '0': 3000 }, { 0: 3999 }), 1000)).toBeUndefined();
+    expect(settledChunks(head({ '0': 3000 }, {}), 1000)).toBeUndefined();
+    expect(settledChunks(head(null, { 0: 2500 }), 1000)?.id).toBe('0:0-2000');
+    const ids = [settledChunks(head({ '0': 1000 }, { 0: 3500 }), 1000)!.id, settledChunks(head({ '0': 1000 }, { 0: 4000 }), 1000)!.id, settledChunks(head({ '0': 2000 }, { 0: 4000 }), 1000)!.id];
+    expect(new Set(ids).size).toBe(3);
   });
 });
 

@@ -1,5 +1,5 @@
 import { ImpossibleStateError } from '@tandem/platform';
-import { bucketOf, type Granularity, type Json } from '@tandem/transforms';
+import { type Granularity, granularityMs, type Json } from '@tandem/transforms';
 import type { LayerHead } from './provenance';
 
 /**
@@ -25,6 +25,11 @@ export class StateFold<K> {
     this.states.set(key, this.plusInto(acc === undefined ? this.zero() : acc, state));
     // Top-N folds pass no counts; skipping the second map keeps that hot loop to one.
     if (events !== 0) this.cellEvents.set(key, (this.cellEvents.get(key) ?? 0) + events);
+  }
+
+  /** An empty fold with the same aggregator, e.g. for a part to be cached on its own. */
+  empty(): StateFold<K> {
+    return new StateFold<K>(this.zero, this.plusInto);
   }
 
   /** Adds every state of another fold (e.g. a cached batch part) and its counts. */
@@ -63,7 +68,8 @@ export interface StoredCellLike {
  */
 export function decodeStored(decode: (json: Json) => unknown, state: Json, cell: StoredCellLike, from: CellSource, granularity: Granularity): unknown {
   if (!Number.isSafeInteger(cell.events) || cell.events < 0) throw impossible(from, cell, `events ${cell.events} is not a count`);
-  if (!Number.isSafeInteger(cell.bucket) || bucketOf(cell.bucket, granularity) !== cell.bucket) {
+  // A bucket start is a whole multiple of the bucket size (what bucketOf(b) === b says, in one division).
+  if (!Number.isSafeInteger(cell.bucket) || cell.bucket % granularityMs(granularity) !== 0) {
     throw impossible(from, cell, `bucket ${cell.bucket} is not the start of a ${granularity} bucket`);
   }
   if (state === null || state === undefined) throw impossible(from, cell, 'the row holds no state for the aggregate asked for');

@@ -1,4 +1,4 @@
-import { ImpossibleStateError, TandemError } from '@tandem/platform';
+import { type Cut, ImpossibleStateError, TandemError } from '@tandem/platform';
 import type { AnyView, Json } from '@tandem/transforms';
 import type { Pool, PoolClient } from 'pg';
 import { type BatchPointer, type BatchPointerRow, parseBatchPointer, quoteTableName } from '../merge/batch-pointer';
@@ -199,8 +199,11 @@ export class SnapshotReader {
     };
   }
 
-  /** Realtime rows of one key with bucket in [from, to), at or above the cut. */
-  async realtimeOfKey(head: LayerHead, key: string, from: number, to: number): Promise<RealtimeCell[]> {
+  /**
+   * Realtime rows of one key with bucket in [from, to), at or above the cut, or at or above
+   * `above` per partition (never below the cut: the caller holds the rows in between).
+   */
+  async realtimeOfKey(head: LayerHead, key: string, from: number, to: number, above: Cut = head.pointer?.cut ?? {}): Promise<RealtimeCell[]> {
     const { rows } = await this.client.query<RealtimeRow>(REALTIME_OF_KEY_SQL, [
       head.view,
       servedTransformVersion(head),
@@ -208,13 +211,13 @@ export class SnapshotReader {
       from,
       to,
       this.options.chunkSize,
-      JSON.stringify(head.pointer?.cut ?? {}),
+      JSON.stringify(above),
     ]);
     return rows.map((r) => realtimeCellOf(key, r));
   }
 
-  /** Realtime rows of every key with bucket in [from, to), at or above the cut; `state` is one aggregate's. */
-  async realtimeOfRange(head: LayerHead, aggregate: string, from: number, to: number): Promise<RealtimeCell[]> {
+  /** Realtime rows of every key with bucket in [from, to), at or above the cut (or `above`, as for realtimeOfKey); `state` is one aggregate's. */
+  async realtimeOfRange(head: LayerHead, aggregate: string, from: number, to: number, above: Cut = head.pointer?.cut ?? {}): Promise<RealtimeCell[]> {
     const { rows } = await this.client.query<RealtimeRow & { key: string }>(REALTIME_OF_RANGE_SQL, [
       head.view,
       servedTransformVersion(head),
@@ -222,7 +225,7 @@ export class SnapshotReader {
       to,
       this.options.chunkSize,
       aggregate,
-      JSON.stringify(head.pointer?.cut ?? {}),
+      JSON.stringify(above),
     ]);
     return rows.map((r) => realtimeCellOf(r.key, r));
   }

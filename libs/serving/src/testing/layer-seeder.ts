@@ -91,6 +91,8 @@ export class LayerSeeder {
       await client.query('BEGIN');
       await client.query(`CREATE TABLE "${table}" (key text NOT NULL, bucket bigint NOT NULL, state jsonb NOT NULL, events bigint NOT NULL, PRIMARY KEY (key, bucket))`);
       await insertRows(client, `"${table}"`, ['key', 'bucket', 'state', 'events'], seed.rows.map((r) => [r.key, r.bucket, JSON.stringify(r.state), r.events]));
+      // Indexed as the batch layer seals a version: by key (the primary key) and by bucket.
+      await client.query(`CREATE INDEX ON "${table}" ("bucket")`);
       await client.query(
         `INSERT INTO tandem_batch_current (view, transform_version, batch_version, table_name, topic, cut, run_id, flipped_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, now())
