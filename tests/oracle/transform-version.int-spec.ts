@@ -3,7 +3,7 @@ import { type BatchRunner, createBatchRunner } from '@tandem/batch';
 import { LocalLakeStorage } from '@tandem/platform';
 import { QueryService } from '@tandem/serving';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
-import { count, defineView, requestsPerStatusHour, sum } from '@tandem/transforms';
+import { count, defineView, distinct, requestsPerStatusHour, sum } from '@tandem/transforms';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
@@ -19,14 +19,17 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 
 /** View A: the catalog's definition (version 1). */
 const viewA = requestsPerStatusHour;
-/** View A': the same view redeployed as version 2 — a new transform version. */
+/**
+ * View A': the view redeployed as version 2 with an aggregate more — a new transform version
+ * whose states have another shape: A's stored states cannot be read with A''s aggregators.
+ */
 const viewA2 = defineView(httpRequests, {
   name: 'requests_per_status_hour',
   version: 2,
-  description: 'Requests per HTTP status code per hour',
+  description: 'Requests per HTTP status code per hour, with distinct clients',
   key: { status: (e) => e.status },
   granularity: 'hour',
-  aggregates: { requests: count(), bytes: sum((e) => e.bytes) },
+  aggregates: { requests: count(), bytes: sum((e) => e.bytes), clients: distinct((e) => e.ip, { precision: 10 }) },
 });
 
 /**
@@ -103,18 +106,27 @@ describe('transform versions', () => {
     const { rows: a2Rows } = await stack.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM tandem_realtime WHERE view = $1 AND transform_version = $2`, [viewA2.name, viewA2.transformVersion]);
     expect(Number(a2Rows[0].n)).toBeGreaterThan(0);
 
-    // Serving with the new code while the pointer still names A: A's rows alone, never a mix.
-    const servingA2 = new QueryService({ pool: stack.db.pool, views: [viewA2], chunkSize: CHUNK, speedConsumer: stack.speedGroup, topicPrefix: `${stack.schema.schema}.` });
+    // Serving with the new code while the pointer still names A: A's rows alone, read with A's
+    // definition (kept among the retired ones during the rollout), never a mix.
+    const servingOptions = { pool: stack.db.pool, chunkSize: CHUNK, speedConsumer: stack.speedGroup, topicPrefix: `${stack.schema.schema}.` };
+    const servingA2 = new QueryService({ ...servingOptions, views: [viewA2], retiredViews: [viewA] });
     const beforeFlip = await answersOf(servingA2, rangeOf(stack.accepted));
     for (const answer of [beforeFlip.top, ...beforeFlip.series]) {
       expect(answer.provenance.transformVersion).toBe(viewA.transformVersion);
       expect(answer.provenance.codeTransformVersion).toBe(viewA2.transformVersion);
       expect(answer.provenance.notes.some((n) => n.includes(`serving transform version ${viewA.transformVersion}`))).toBe(true);
     }
+    // A's aggregates: the new one is not there until A' is current.
+    for (const s of beforeFlip.series) for (const p of s.points) expect(Object.keys(p.values).sort()).toEqual(['bytes', 'requests']);
+    await expect(servingA2.topN({ view: viewA.name, aggregate: 'clients', from: 0, to: DAY, n: 1 })).rejects.toThrow(/no aggregate "clients"/);
     // Exactly what A counted (every event up to the redeploy), none of A's rows added twice.
     expect(beforeFlip.total).toBe(phase1.length);
-    const stale = await compareView(servingA2, viewA2, phase1, rangeOf(stack.accepted), 'A\' code, pointer on A');
+    const stale = await compareView(servingA2, viewA, phase1, rangeOf(stack.accepted), 'A\' code, pointer on A');
     expect(stale.mismatches).toEqual([]);
+    expect(stale.comparisons).toBeGreaterThan(0);
+    // Without A's definition, the new code refuses to read A's states rather than misread them.
+    const withoutHistory = new QueryService({ ...servingOptions, views: [viewA2], retiredViews: [] });
+    await expect(answersOf(withoutHistory, rangeOf(stack.accepted))).rejects.toThrow(new RegExp(`transform version ${viewA.transformVersion}.*not defined`));
 
     // Batch with A': a full run is forced by the transform version change.
     batchA2 = createBatchRunner({ db: stack.db, storage: new LocalLakeStorage(stack.lakeDir), views: [viewA2], chunkSize: CHUNK, registry: new Registry(), workers: 0, topicPrefix: `${stack.schema.schema}.`, speedConsumer: stack.speedGroup, logger: quiet });

@@ -1,7 +1,7 @@
 import { ImpossibleStateError, openDatabase, type Database } from '@tandem/platform';
 import { testEnv, withSchema, type TestSchema } from '@tandem/testkit';
 import { type AnyView, flightsPerOriginHour, flightsPerRouteDay, sumStates, ViewAccumulator } from '@tandem/transforms';
-import { InvalidQueryError, UnknownKeyError, UnknownViewError } from './query/query-errors';
+import { InvalidQueryError, TransformVersionUnavailableError, UnknownKeyError, UnknownViewError } from './query/query-errors';
 import { QueryService } from './query-service';
 import { batchRowsOf, LayerSeeder, type LoggedEvent, realtimeRowsOf } from './testing/layer-seeder';
 import { sampleFlights } from './testing/sample-flights';
@@ -215,11 +215,19 @@ describe('QueryService over PostgreSQL', () => {
     await seeder.batchVersion(view, { version: 1, cut, rows: batchRowsOf(view, events, cut), transformVersion: old });
     await seeder.realtimeRows(view, realtimeRowsOf(view, events, CHUNK), old);
     await seeder.realtimeRows(view, realtimeRowsOf(view, events, CHUNK)); // the new version's rows: not merged yet
-    const answer = await service.value({ view: view.name, key: 'ATL', from: DAY, to: DAY + 86_400_000 });
+    // The earlier definition, kept among the retired ones while the rollout lasts.
+    const retired = Object.freeze({ ...view, transformVersion: old }) as AnyView;
+    const rollout = new QueryService({ pool: db.pool, chunkSize: CHUNK, speedConsumer: CONSUMER, retiredViews: [retired] });
+    const answer = await rollout.value({ view: view.name, key: 'ATL', from: DAY, to: DAY + 86_400_000 });
     expect(answer.values).toEqual(expectedValues(view, events, 'ATL', DAY, DAY + 86_400_000));
     expect(answer.provenance.transformVersion).toBe(old);
     expect(answer.provenance.codeTransformVersion).toBe(view.transformVersion);
     expect(answer.provenance.notes.join('\n')).toMatch(/serving transform version v0-previous/);
+    // Without it, the service cannot read those states: it says so rather than guess.
+    await expect(service.value({ view: view.name, key: 'ATL', from: DAY, to: DAY + 86_400_000 })).rejects.toThrow(TransformVersionUnavailableError);
+    await expect(service.topN({ view: view.name, aggregate: 'flights', from: DAY, to: DAY + 86_400_000, n: 3 })).rejects.toThrow(/computed by transform version v0-previous, which is not defined/);
+    // A retired definition with other cells (another key) is refused at construction.
+    expect(() => new QueryService({ pool: db.pool, chunkSize: CHUNK, retiredViews: [Object.freeze({ ...flightsPerRouteDay, name: view.name })] })).toThrow(/a view whose cells change is a new view/);
   });
 
   it('reads a new batch version as soon as it is current (cached parts are per version)', async () => {

@@ -1,4 +1,4 @@
-import { type AnyView, bucketOf, canRollUp, catalog, type Granularity, granularityMs, type Json } from '@tandem/transforms';
+import { type AnyView, bucketOf, canRollUp, catalog, type Granularity, granularityMs, type Json, retiredViews, viewAtVersion } from '@tandem/transforms';
 import type { Cut } from '@tandem/platform';
 import type { Pool } from 'pg';
 import { aggregateField, NUMERIC_KINDS } from './merge/aggregate-field';
@@ -7,7 +7,7 @@ import { batchProvenance, type LayerCounts, type LayerHead, provenanceOf, served
 import { isSettled, settledChunks, type SettledChunks } from './merge/settled-chunks';
 import { checkSpeedRows, decodeStored, type FoldResult, StateFold } from './merge/state-fold';
 import { keyDimensions, resolveKey, type ResolvedKey } from './merge/view-key';
-import { InvalidQueryError, UnknownKeyError, UnknownViewError } from './query/query-errors';
+import { InvalidQueryError, TransformVersionUnavailableError, UnknownKeyError, UnknownViewError } from './query/query-errors';
 import type {
   PresentedValues,
   TimeSeriesAnswer,
@@ -29,6 +29,12 @@ export interface QueryServiceOptions {
   readonly pool: Pool;
   /** Views served; the platform catalog by default. */
   readonly views?: readonly AnyView[];
+  /**
+   * Earlier definitions of those views (the catalog's `retiredViews` by default): while the
+   * current batch version of a view was computed by one of them, answers are read and
+   * presented with it. Each keeps its view's stream, dimensions and granularity.
+   */
+  readonly retiredViews?: readonly AnyView[];
   /** Offsets per chunk, as agreed by the deployment (`agreeOnSetting`). */
   readonly chunkSize: number;
   /** Consumer group of the speed layer whose progress is reported. Default `tandem-speed`. */
@@ -63,6 +69,7 @@ export interface QueryServiceOptions {
  */
 export class QueryService {
   readonly views: readonly AnyView[];
+  private readonly retired: readonly AnyView[];
   private readonly byName: ReadonlyMap<string, AnyView>;
   private readonly store: ServingStore;
   private readonly cache: BatchPartCache<FoldResult<string | number>>;
@@ -77,6 +84,8 @@ export class QueryService {
     if (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
     this.views = options.views ?? catalog;
     this.byName = new Map(this.views.map((v) => [v.name, v]));
+    this.retired = options.retiredViews ?? retiredViews;
+    for (const old of this.retired) checkRetired(old, this.byName.get(old.name));
     this.chunkSize = options.chunkSize;
     this.store = new ServingStore({
       pool: options.pool,
@@ -119,14 +128,14 @@ export class QueryService {
     if (!canRollUp(view.granularity, granularity)) {
       throw new InvalidQueryError('granularity', `${granularity} is finer than the view's ${view.granularity}; a series can only be rolled up`);
     }
-    const names = this.aggregateNames(view, query.aggregates);
     const [lo, hi] = alignedRange(query.from, query.to, granularity);
     const points = (hi - lo) / granularityMs(granularity);
     if (points > this.maxSeriesPoints) {
       throw new InvalidQueryError('to', `the range spans ${points} ${granularity} buckets, more than ${this.maxSeriesPoints}; narrow it or roll up to a coarser granularity`);
     }
-    const { head, fold, batch, counts } = await this.foldKey(view, key, lo, hi, (bucket) => bucketOf(bucket, granularity), `series:${granularity}`);
-    const present = view.aggregator.present;
+    const { head, served, fold, batch, counts } = await this.foldKey(view, key, lo, hi, (bucket) => bucketOf(bucket, granularity), `series:${granularity}`, query.aggregates);
+    const names = this.aggregateNames(served, query.aggregates);
+    const present = served.aggregator.present;
     const layersOf = (bucket: number) => {
       const fromBatch = batch.cellEvents?.get(bucket) ?? 0;
       return { batch: fromBatch, speed: (fold.cellEvents.get(bucket) ?? 0) - fromBatch };
@@ -150,16 +159,16 @@ export class QueryService {
     const view = this.viewOf(query.view);
     const key = resolveKey(view, query.key);
     checkRange(query.from, query.to);
-    const names = this.aggregateNames(view, query.aggregates);
     const [lo, hi] = alignedRange(query.from, query.to, view.granularity);
-    const { head, fold, counts } = await this.foldKey(view, key, lo, hi, () => 0, 'value');
+    const { head, served, fold, counts } = await this.foldKey(view, key, lo, hi, () => 0, 'value', query.aggregates);
+    const names = this.aggregateNames(served, query.aggregates);
     const state = fold.states.get(0)!;
     return {
       view: view.name,
       key: key.dimensions,
       from: query.from,
       to: query.to,
-      values: pick(view.aggregator.present(state) as PresentedValues, names),
+      values: pick(served.aggregator.present(state) as PresentedValues, names),
       provenance: provenanceOf(head, counts, this.now()),
     };
   }
@@ -167,23 +176,20 @@ export class QueryService {
   /** The n keys ranked by one numeric aggregate over the view's buckets starting in [from, to). */
   async topN(query: TopNQuery): Promise<TopNAnswer> {
     const view = this.viewOf(query.view);
-    const field = aggregateField(view, query.aggregate);
-    if (field === undefined) {
-      throw new InvalidQueryError('aggregate', `view ${view.name} has no aggregate ${JSON.stringify(query.aggregate).slice(0, 80)}; it has ${view.aggregates.map((a) => a.name).join(', ')}`);
-    }
-    if (!field.numeric) {
-      const numeric = view.aggregates.filter((a) => NUMERIC_KINDS.has(a.kind)).map((a) => a.name);
-      throw new InvalidQueryError('aggregate', `${field.name} (${field.kind}) does not present a number, so it cannot rank keys; numeric aggregates: ${numeric.join(', ')}`);
-    }
+    // Asked of the code's definition first, so a bad parameter costs no database read; the
+    // definition that computed the current batch version is asked again once it is known.
+    rankedField(view, query.aggregate);
     checkRange(query.from, query.to);
     if (!Number.isInteger(query.n) || query.n < 1 || query.n > this.maxTopN) throw new InvalidQueryError('n', `${query.n} is not a whole number between 1 and ${this.maxTopN}`);
     const order = query.order ?? 'desc';
     if (order !== 'desc' && order !== 'asc') throw new InvalidQueryError('order', `${String(order)} is not one of desc, asc`);
     const [lo, hi] = alignedRange(query.from, query.to, view.granularity);
 
-    const shape = `top:${field.name}`;
-    const { head, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
+    const { head, served, field, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
       const head = await reader.head(view);
+      const served = this.definitionFor(view, head);
+      const field = rankedField(served, query.aggregate);
+      const shape = `top:${field.name}`;
       const settled = this.settledPart<string>(head, shape, lo, hi);
       const realtime = await reader.realtimeOfRange(head, field.name, lo, hi, settled.readFrom);
       const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, shape, lo, hi, async () => {
@@ -196,18 +202,19 @@ export class QueryService {
         }
         return fold;
       });
-      return { head, realtime, settled, batch };
+      return { head, served, field, realtime, settled, batch };
     });
+    const shape = `top:${field.name}`;
     checkSpeedRows(head, realtime, this.chunkSize);
     const fold = new StateFold<string>(field.zero, field.plusInto);
     fold.addAll(batch as FoldResult<string>);
-    const decodeRealtime = this.realtimeDecoder(view, head, shape, field.decode, SKETCH_KINDS.has(field.kind));
+    const decodeRealtime = this.realtimeDecoder(served, head, shape, field.decode, SKETCH_KINDS.has(field.kind));
     // Top-N folds pass no event counts per cell: nothing asks for them.
     this.addRealtime(fold, realtime, settled, (cell) => cell.key, decodeRealtime, false);
     const ranked: { key: string; value: number | null }[] = [];
     for (const [key, state] of fold.states) ranked.push({ key, value: field.present(state) as number | null });
     ranked.sort(rankBy(order));
-    const entries: TopNEntry[] = ranked.slice(0, query.n).map((r) => ({ key: keyDimensions(view, r.key), value: r.value }));
+    const entries: TopNEntry[] = ranked.slice(0, query.n).map((r) => ({ key: keyDimensions(served, r.key), value: r.value }));
     return {
       view: view.name,
       aggregate: field.name,
@@ -263,22 +270,40 @@ export class QueryService {
     hi: number,
     cellOf: (bucket: number) => number,
     shape: string,
-  ): Promise<{ head: LayerHead; fold: StateFold<number>; batch: FoldResult<number>; counts: Counts }> {
-    const agg = view.aggregator;
-    const { head, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
+    aggregates: readonly string[] | undefined,
+  ): Promise<{ head: LayerHead; served: AnyView; fold: StateFold<number>; batch: FoldResult<number>; counts: Counts }> {
+    // Asked of the code's definition first, so a bad parameter costs no database read.
+    this.aggregateNames(view, aggregates);
+    const { head, served, realtime, settled, batch } = await this.store.snapshot(async (reader) => {
       const head = await reader.head(view);
+      const served = this.definitionFor(view, head);
       const settled = this.settledPart<number>(head, `${shape}:${key.encoded}`, lo, hi);
       const realtime = await reader.realtimeOfKey(head, key.encoded, lo, hi, settled.readFrom);
-      const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, `${shape}:${key.encoded}`, lo, hi, () => this.readBatchOfKey(reader, view, head.pointer!, key.encoded, lo, hi, cellOf));
-      return { head, realtime, settled, batch };
+      const batch = head.pointer === null ? EMPTY : await this.batchPart(head.pointer, `${shape}:${key.encoded}`, lo, hi, () => this.readBatchOfKey(reader, served, head.pointer!, key.encoded, lo, hi, cellOf));
+      return { head, served, realtime, settled, batch };
     });
     checkSpeedRows(head, realtime, this.chunkSize);
+    const agg = served.aggregator;
     const fold = new StateFold<number>(agg.zero, agg.plusInto);
     fold.addAll(batch as FoldResult<number>);
-    const decodeRealtime = this.realtimeDecoder(view, head, 'record', agg.decode, view.aggregates.some((a) => SKETCH_KINDS.has(a.kind)));
+    const decodeRealtime = this.realtimeDecoder(served, head, 'record', agg.decode, served.aggregates.some((a) => SKETCH_KINDS.has(a.kind)));
     this.addRealtime(fold, realtime, settled, (cell) => cellOf(cell.bucket), decodeRealtime, true);
     if (fold.rows === 0) throw new UnknownKeyError(view.name, key.encoded, lo, hi);
-    return { head, fold, batch: batch as FoldResult<number>, counts: countsOf(batch, fold) };
+    return { head, served, fold, batch: batch as FoldResult<number>, counts: countsOf(batch, fold) };
+  }
+
+  /**
+   * The definition whose states a snapshot holds: the code's, or, while the current batch
+   * version was computed by an earlier definition, that one (DESIGN.md section 6: the old
+   * version answers, whole, until the new one is current). One the service does not know is
+   * refused: reading states with another version's aggregators would answer wrongly.
+   */
+  private definitionFor(view: AnyView, head: LayerHead): AnyView {
+    const version = servedTransformVersion(head);
+    if (version === view.transformVersion) return view;
+    const definition = viewAtVersion(view.name, version, this.views, this.retired);
+    if (definition === undefined) throw new TransformVersionUnavailableError(view.name, version, view.transformVersion);
+    return definition;
   }
 
   private async readBatchOfKey(reader: SnapshotReader, view: AnyView, pointer: BatchPointer, key: string, lo: number, hi: number, cellOf: (bucket: number) => number): Promise<StateFold<number>> {
@@ -424,6 +449,31 @@ export function rankBy(order: 'asc' | 'desc'): (a: { key: string; value: number 
     }
     return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   };
+}
+
+/** The aggregate a top-N ranks by, checked to exist and to present a number. */
+function rankedField(view: AnyView, name: string) {
+  const field = aggregateField(view, name);
+  if (field === undefined) {
+    throw new InvalidQueryError('aggregate', `view ${view.name} (${view.transformVersion}) has no aggregate ${JSON.stringify(name).slice(0, 80)}; it has ${view.aggregates.map((a) => a.name).join(', ')}`);
+  }
+  if (!field.numeric) {
+    const numeric = view.aggregates.filter((a) => NUMERIC_KINDS.has(a.kind)).map((a) => a.name);
+    throw new InvalidQueryError('aggregate', `${field.name} (${field.kind}) does not present a number, so it cannot rank keys; numeric aggregates: ${numeric.join(', ')}`);
+  }
+  return field;
+}
+
+/** A retired definition may change what a view aggregates, not what its cells are. */
+function checkRetired(old: AnyView, current: AnyView | undefined): void {
+  if (current === undefined) return;
+  const same = (a: AnyView) => JSON.stringify([a.stream.name, a.stream.version, a.dimensions, a.granularity]);
+  if (same(old) !== same(current)) {
+    throw new RangeError(
+      `retired definition ${old.transformVersion} of view ${old.name} has another stream, key or granularity than ${current.transformVersion}; ` +
+        'a view whose cells change is a new view (a new name)',
+    );
+  }
 }
 
 function viewInfo(view: AnyView, head: LayerHead, topic: string, now: number): ViewInfo {

@@ -48,6 +48,22 @@ export class UnknownKeyError extends QueryError {
   }
 }
 
+/**
+ * The current batch version of a view was computed by a transform version this service
+ * neither runs nor keeps among the retired definitions, so it cannot read its states. Not
+ * the caller's fault and usually brief (a rollout in progress): 503, retriable.
+ */
+export class TransformVersionUnavailableError extends TandemError {
+  override readonly name = 'TransformVersionUnavailableError';
+  constructor(view: string, served: string, code: string) {
+    super(
+      `view "${view}": the current batch version was computed by transform version ${served}, which is not defined in this service ` +
+        `(it runs ${code}); keep that definition among the retired views until a batch version of ${code} is current`,
+      true,
+    );
+  }
+}
+
 /** Echoed user input is cut, so an error message never carries a megabyte back. */
 export function truncate(text: string, max = 120): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

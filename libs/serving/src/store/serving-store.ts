@@ -88,8 +88,9 @@ export class ServingStore {
       return result;
     } catch (error) {
       const failure = asStoreError(error);
-      // A connection that failed or timed out is dropped from the pool rather than reused.
-      if (failure instanceof TandemError && failure.retriable) broken = failure;
+      // A connection that failed or timed out is dropped from the pool rather than reused
+      // (an error of the work itself, already a TandemError, says nothing of the connection).
+      if (failure !== error && failure instanceof TandemError && failure.retriable) broken = failure;
       await client.query('ROLLBACK').catch(() => undefined);
       throw failure;
     } finally {
