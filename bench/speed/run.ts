@@ -2,7 +2,7 @@
 // sustained rate of the speed layer next to a no-op kafkajs eachBatch consumer reading the
 // same topic with the same fetch settings, in the same run.
 //
-//   node tools/run.js bench/speed/run.ts [--events N] [--batch-bytes B] [--durable]
+//   node tools/run.js bench/speed/run.ts [--events N] [--batch-bytes B] [--concurrency C] [--transaction-records R] [--durable]
 //
 // Uses the servers named by KAFKA_BROKERS / DATABASE_URL, or starts its own (the test
 // harness' Kafka and embedded PostgreSQL; --durable keeps PostgreSQL's fsync on).
@@ -20,11 +20,12 @@ interface Args {
   events: number;
   batchBytes: number;
   concurrency: number;
+  transactionRecords: number | undefined;
   durable: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { events: 1_000_000, batchBytes: 4 * 1024 * 1024, concurrency: 4, durable: false };
+  const args: Args = { events: 1_000_000, batchBytes: 4 * 1024 * 1024, concurrency: 4, transactionRecords: undefined, durable: false };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = Number(argv[++i]);
@@ -34,8 +35,9 @@ function parseArgs(argv: string[]): Args {
     if (argv[i] === '--events') args.events = value();
     else if (argv[i] === '--batch-bytes') args.batchBytes = value();
     else if (argv[i] === '--concurrency') args.concurrency = value();
+    else if (argv[i] === '--transaction-records') args.transactionRecords = value();
     else if (argv[i] === '--durable') args.durable = true;
-    else throw new Error(`unknown argument ${argv[i]}; usage: run.ts [--events N] [--batch-bytes B] [--concurrency C] [--durable]`);
+    else throw new Error(`unknown argument ${argv[i]}; usage: run.ts [--events N] [--batch-bytes B] [--concurrency C] [--transaction-records R] [--durable]`);
   }
   return args;
 }
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
       groupId: `bench-speed-${Date.now()}`,
       topicPrefix: prefix,
       cleanupIntervalMs: 0,
+      ...(args.transactionRecords === undefined ? {} : { transactionRecords: args.transactionRecords }),
       logger: { info: () => undefined, warn: note, error: note },
     });
     await layer.start();
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
       `speed layer benchmark, ${new Date().toISOString()}`,
       `machine: ${describeMachine()}; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`,
       `events: ${produced.toLocaleString('en-US')} flights (flights-3m.parquet), topic with ${flights.partitions} partitions`,
-      `fetch: ${args.batchBytes} bytes per partition, ${args.concurrency} partitions concurrently; PostgreSQL ${args.durable ? 'durable' : 'fsync off'}`,
+      `fetch: ${args.batchBytes} bytes per partition, ${args.concurrency} partitions concurrently; ${args.transactionRecords ?? 'default'} records per partition and transaction (to the next chunk boundary); PostgreSQL ${args.durable ? 'durable' : 'fsync off'}`,
       `views: flights_per_origin_hour, flights_per_route_day`,
       '',
       `| consumer | seconds | events/s |`,

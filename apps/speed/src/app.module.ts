@@ -26,6 +26,7 @@ export class AppModule {
                 topicPrefix: config.topicPrefix,
                 maxEventBytes: config.maxEventBytes,
                 maxBatchRecords: config.maxBatchRecords,
+                transactionRecords: config.transactionRecords,
                 cleanupIntervalMs: config.cleanupIntervalMs,
                 commitDelayMs: config.commitDelayMs,
                 registry,

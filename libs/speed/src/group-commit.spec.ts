@@ -37,6 +37,35 @@ describe('GroupCommit', () => {
     expect(writer.transactions).toEqual([['t:0@9'], ['t:0@19']]);
   });
 
+  it('puts the queued pieces of one batch in one transaction, in order, and a new batch in the next', async () => {
+    const writer = recordingWriter();
+    const commits = new GroupCommit(writer);
+    const piece = (partition: number, lastOffset: number) => ({ ...work('t', partition, lastOffset), continuation: true }) as PartitionWork;
+    const first = commits.submit(work('t', 0, 9), () => true);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the first transaction is running
+    const queued = [
+      commits.submit(piece(0, 19), () => true),
+      commits.submit(work('t', 1, 9), () => true),
+      commits.submit(piece(0, 29), () => true),
+      commits.submit(work('t', 0, 39), () => true), // a new batch of partition 0
+      commits.submit(piece(0, 49), () => true),
+    ];
+    const outcomes = await Promise.all([first, ...queued]);
+    expect(outcomes.map((o) => o.nextOffset)).toEqual([10, 20, 10, 30, 40, 50]);
+    expect(writer.transactions).toEqual([['t:0@9'], ['t:0@19', 't:1@9', 't:0@29'], ['t:0@39', 't:0@49']]);
+  });
+
+  it('keeps the pieces after an abandoned one out of the transaction', async () => {
+    const writer = recordingWriter();
+    const commits = new GroupCommit(writer);
+    const piece = (lastOffset: number) => ({ ...work('t', 0, lastOffset), continuation: true }) as PartitionWork;
+    const first = commits.submit(work('t', 0, 9), () => false);
+    const after = commits.submit(piece(19), () => true);
+    await expect(first).rejects.toBeInstanceOf(BatchAbandonedError);
+    await after;
+    expect(writer.transactions).toEqual([['t:0@19']]);
+  });
+
   it('abandons a batch whose partition was lost before its transaction began', async () => {
     const writer = recordingWriter();
     const commits = new GroupCommit(writer);

@@ -9,6 +9,11 @@ import type { PartitionOutcome, PartitionWork, RealtimeViewWriter } from './real
  * together in the next. Every batch still resolves only after its own rows and offsets
  * committed, so nothing about exactly-once changes; the database just sees fewer, larger
  * transactions.
+ *
+ * Pieces of one batch (works marked `continuation`) that queued up while PostgreSQL was
+ * busy go together, in order, in the next transaction: the transactions grow when the
+ * database falls behind, and stay small, for overlap, when it keeps up. Two batches of one
+ * partition never share a transaction.
  */
 export class BatchAbandonedError extends TandemError {
   override readonly name = 'BatchAbandonedError';
@@ -63,13 +68,23 @@ export class GroupCommit {
     const group: Pending[] = [];
     const later: Pending[] = [];
     const taken = new Set<string>();
+    // Partitions whose next queued work must wait for the next transaction, in queue order.
+    const closed = new Set<string>();
     for (const pending of this.queue) {
       const key = partitionKey(pending.work);
-      if (!pending.stillOwned()) pending.reject(new BatchAbandonedError(key));
-      else if (taken.has(key)) later.push(pending);
-      else {
+      if (closed.has(key)) later.push(pending);
+      else if (!pending.stillOwned()) {
+        pending.reject(new BatchAbandonedError(key));
+        closed.add(key);
+      } else if (!taken.has(key)) {
         taken.add(key);
         group.push(pending);
+      } else if (pending.work.continuation) {
+        // The next piece of the same batch: it joins the transaction of the piece before it.
+        group.push(pending);
+      } else {
+        closed.add(key);
+        later.push(pending);
       }
     }
     this.queue = later;

@@ -32,22 +32,44 @@ export interface PartitionDelta {
 /** Wraps a view so its states count the events folded into them (the shared product with a count). */
 export const countedView = (view: AnyView): CountedView => sharedCountedView(view) as CountedView;
 
-/** Folds the events at or above `from` into per-chunk accumulators. */
-export function accumulatePartition(views: readonly CountedView[], events: readonly DecodedEvent[], from: number, chunkSize: number): PartitionDelta {
-  const chunks: ChunkDelta[] = [];
-  let current: ChunkDelta | undefined;
-  let folded = 0;
-  for (let i = 0; i < events.length; i++) {
-    const { offset, event } = events[i];
-    if (offset < from) continue;
-    const chunk = chunkOf(offset, chunkSize);
+/**
+ * Builds a partition delta one event at a time, so a batch can be folded in slices between
+ * which the event loop runs (transactions in flight, heartbeats).
+ */
+export class PartitionDeltaBuilder {
+  private readonly chunks: ChunkDelta[] = [];
+  private current: ChunkDelta | undefined;
+  private folded = 0;
+
+  constructor(
+    private readonly views: readonly CountedView[],
+    /** Events below this offset are left out (already applied). */
+    readonly from: number,
+    private readonly chunkSize: number,
+  ) {}
+
+  add(offset: number, event: unknown): void {
+    if (offset < this.from) return;
+    const chunk = chunkOf(offset, this.chunkSize);
+    let current = this.current;
     if (current === undefined || current.chunk !== chunk) {
-      current = { chunk, views: views.map((v) => new ViewAccumulator(v)) };
-      chunks.push(current);
+      current = { chunk, views: this.views.map((v) => new ViewAccumulator(v)) };
+      this.chunks.push(current);
+      this.current = current;
     }
     const accumulators = current.views;
     for (let v = 0; v < accumulators.length; v++) accumulators[v].add(event);
-    folded++;
+    this.folded++;
   }
-  return { from, chunks, events: folded };
+
+  delta(): PartitionDelta {
+    return { from: this.from, chunks: this.chunks, events: this.folded };
+  }
+}
+
+/** Folds the events at or above `from` into per-chunk accumulators. */
+export function accumulatePartition(views: readonly CountedView[], events: readonly DecodedEvent[], from: number, chunkSize: number): PartitionDelta {
+  const builder = new PartitionDeltaBuilder(views, from, chunkSize);
+  for (let i = 0; i < events.length; i++) builder.add(events[i].offset, events[i].event);
+  return builder.delta();
 }

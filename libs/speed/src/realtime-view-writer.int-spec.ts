@@ -6,6 +6,7 @@ import { testEnv, withSchema, type TestSchema } from '@tandem/testkit';
 import { type AnyView, requestsPerStatusHour, requestsPerUrlMinute } from '@tandem/transforms';
 import { accumulatePartition, countedView, type DecodedEvent } from './partition-delta';
 import { RealtimeCleanup } from './realtime-cleanup';
+import { encodeRows } from './realtime-rows';
 import { type PartitionWork, RealtimeViewWriter } from './realtime-view-writer';
 import { accessLogEvents, expectedTotals, realtimeTotals, totalsDiff } from './testing/speed-fixtures';
 
@@ -18,6 +19,13 @@ const CHUNK = 50;
 /** Offsets 0..n-1 of one partition carry the first n events of the access log. */
 const events = accessLogEvents().slice(0, 1_000);
 const decoded: DecodedEvent[] = events.map((event, offset) => ({ offset, event }));
+
+/** A work whose rows were encoded ahead of its transaction, as the speed consumer hands them over. */
+function encodedWork(from: number, to: number, continuation = false, partition = 0): PartitionWork {
+  const w = work(from, to);
+  const openChunk = from % CHUNK === 0 ? -1 : Math.floor(from / CHUNK);
+  return { ...w, partition, continuation, rows: encodeRows(w.delta, partition, Math.floor((to - 1) / CHUNK), openChunk) };
+}
 
 function work(from: number, to: number, expectedFrom = from): PartitionWork {
   const slice = decoded.slice(from, to);
@@ -161,5 +169,60 @@ describe('RealtimeViewWriter', () => {
     expect(await chunksOf(requestsPerStatusHour.name)).toEqual(['0:2', '0:3', '0:4', '1:1', '1:2', '1:3', '1:4']);
     expect(await chunksOf(requestsPerUrlMinute.name)).toEqual(all);
     expect(await cleanup.run()).toBe(0);
+  });
+
+  it('writes rows encoded ahead of the transaction, and encodes afresh when the store moved', async () => {
+    const writer = new RealtimeViewWriter({ pool: db.pool, consumer: 'g', chunkSize: CHUNK });
+    const other = new RealtimeViewWriter({ pool: db.pool, consumer: 'g', chunkSize: CHUNK });
+    for (const [from, to] of [
+      [0, 70],
+      [70, 100],
+      [100, 163],
+    ]) {
+      const [outcome] = await writer.write([encodedWork(from, to, from > 0)]);
+      expect(outcome).toMatchObject({ applied: true, nextOffset: to, events: to - from });
+    }
+    await expectTotals(163);
+    // Another member moved the partition to 180 meanwhile: rows encoded from 163 are stale.
+    await other.write([work(163, 180)]);
+    const [late] = await writer.write([encodedWork(163, 240)]);
+    expect(late).toMatchObject({ applied: true, nextOffset: 240, events: 60 });
+    await expectTotals(240);
+  });
+
+  it('refuses a continuation whose earlier piece did not commit, and applies nothing of it', async () => {
+    const writer = new RealtimeViewWriter({ pool: db.pool, consumer: 'g', chunkSize: CHUNK });
+    await writer.write([encodedWork(0, 100)]);
+    // The piece 100..150 failed; the piece after it must not skip over its records.
+    await expect(writer.write([encodedWork(150, 200, true)])).rejects.toThrow(/below this batch's start 150/);
+    expect((await writer.storedOffsets([{ topic: TOPIC, partition: 0 }])).get(`${TOPIC}:0`)).toBe(100);
+    await expectTotals(100);
+    await writer.write([encodedWork(100, 150, true)]);
+    await writer.write([encodedWork(150, 200, true)]);
+    await expectTotals(200);
+  });
+
+  it('applies consecutive pieces of one batch in one transaction, next to another partition', async () => {
+    const writer = new RealtimeViewWriter({ pool: db.pool, consumer: 'g', chunkSize: CHUNK });
+    await writer.write([encodedWork(0, 130)]);
+    const other = encodedWork(0, 100, false, 1);
+    // 130..150 merges into the open chunk 2; the pieces after it start fresh chunks.
+    const outcomes = await writer.write([encodedWork(130, 150, true), other, encodedWork(150, 200, true), encodedWork(200, 275, true)]);
+    expect(outcomes.map((o) => o.nextOffset)).toEqual([150, 100, 200, 275]);
+    const offsets = await writer.storedOffsets([
+      { topic: TOPIC, partition: 0 },
+      { topic: TOPIC, partition: 1 },
+    ]);
+    expect([...offsets.values()]).toEqual([275, 100]);
+    // The writer remembers the open chunk 5 of the last piece: the next batch merges into it.
+    await writer.write([encodedWork(275, 320)]);
+    for (const view of views) {
+      const totals = await realtimeTotals(db.pool, view);
+      const expected = expectedTotals(view, events.slice(0, 320));
+      const onPartition1 = expectedTotals(view, events.slice(0, 100));
+      for (const [id, cell] of expected) expect(totals.get(id)?.events).toBe(cell.events + (onPartition1.get(id)?.events ?? 0));
+    }
+    // A new batch of a partition never joins a transaction that already holds one.
+    await expect(writer.write([encodedWork(320, 330), encodedWork(330, 340)])).rejects.toBeInstanceOf(RangeError);
   });
 });

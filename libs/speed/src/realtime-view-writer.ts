@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { chunkOf, ImpossibleStateError, partitionKey } from '@tandem/platform';
-import type { Json } from '@tandem/transforms';
+import { chunkOf, ImpossibleStateError, partitionKey, TandemError } from '@tandem/platform';
+import type { CountedState, Json } from '@tandem/transforms';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CountedState } from '@tandem/transforms';
 import { accumulatePartition, type CountedView, type DecodedEvent, type PartitionDelta } from './partition-delta';
+import { cellRowId, CopyTextBuilder, type EncodedRows, encodeRows, type OpenCell } from './realtime-rows';
 
 /**
  * Writes partition batches into the realtime rows and the consumed offsets in one
@@ -30,20 +30,33 @@ import { accumulatePartition, type CountedView, type DecodedEvent, type Partitio
  * `next_offset` (read under the lock) is exactly where that commit left it: no one else can
  * have written the partition's rows since. Otherwise every cell of the open chunk is looked
  * up.
+ *
+ * The rows of a work usually arrive encoded already (`EncodedRows`, made while an earlier
+ * transaction ran); they are used as they are when the store stands where the work begins.
  */
 export interface PartitionWork {
   readonly topic: string;
   readonly partition: number;
   /** The stream's views (counting wrappers), in the binding's order. */
   readonly views: readonly CountedView[];
-  /** Valid events of the batch, in offset order. */
+  /** Valid events of the batch, in offset order (read only to refold; may be a getter that decodes again). */
   readonly events: readonly DecodedEvent[];
   /** Last offset of the batch (valid or not): the partition moves to lastOffset + 1. */
   readonly lastOffset: number;
   /** Log time of the newest record, epoch ms. */
   readonly lastLogTime: number;
-  /** Deltas folded from the position the consumer expected; recomputed if the store differs. */
+  /**
+   * Deltas folded from the position the consumer expected; recomputed if the store differs.
+   * Read only when `rows` is absent or stale, so it may be a getter that folds again.
+   */
   readonly delta: PartitionDelta;
+  /** The delta's rows, encoded ahead of the transaction (`encodeRows`); made here from `delta` if absent. */
+  readonly rows?: EncodedRows;
+  /**
+   * The work continues an earlier work of the same batch, submitted before it: if the store
+   * is still below `delta.from`, that work did not commit, and this one must not apply.
+   */
+  readonly continuation?: boolean;
 }
 
 export interface PartitionOutcome {
@@ -66,15 +79,16 @@ export interface RealtimeViewWriterOptions {
   readonly commitDelayMs?: number;
 }
 
-interface RowOut {
-  v: string;
-  t: string;
-  k: string;
-  b: number;
-  p: number;
-  c: number;
-  s: Json;
-  e: number;
+/** A stored row merged with a cell of the batch, for the upsert. */
+interface MergedRow {
+  readonly v: string;
+  readonly t: string;
+  readonly k: string;
+  readonly b: number;
+  readonly p: number;
+  readonly c: number;
+  readonly s: Json;
+  readonly e: number;
 }
 
 /** The cells this writer knows to exist in a partition's open chunk, as of its last commit. */
@@ -82,31 +96,6 @@ interface KnownCells {
   readonly nextOffset: number;
   readonly chunk: number;
   readonly ids: Set<string>;
-}
-
-const rowId = (row: RowOut): string => `${row.v}\u0000${row.b}\u0000${row.k}`;
-
-/** COPY's text format: tab-separated columns, backslash escapes (PostgreSQL docs, COPY, "Text Format"). */
-function* copyText(rows: readonly RowOut[]): Generator<string> {
-  for (let from = 0; from < rows.length; from += COPY_LINES_PER_CHUNK) {
-    let text = '';
-    const to = Math.min(rows.length, from + COPY_LINES_PER_CHUNK);
-    for (let i = from; i < to; i++) {
-      const r = rows[i];
-      text += `${copyField(r.v)}\t${copyField(r.t)}\t${copyField(r.k)}\t${r.b}\t${r.p}\t${r.c}\t${copyField(JSON.stringify(r.s))}\t${r.e}\n`;
-    }
-    yield text;
-  }
-}
-
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-const copyField = (text: string): string =>
-  NEEDS_ESCAPE.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
-
-interface OpenCell {
-  readonly row: RowOut;
-  readonly view: CountedView;
-  readonly state: CountedState<unknown>;
 }
 
 const LOCK_OFFSETS = `
@@ -120,11 +109,14 @@ const INSERT_OFFSETS = `
   SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p)
   ON CONFLICT (consumer, topic, partition) DO NOTHING`;
 
-const READ_OPEN_CELLS = `
-  SELECT x.i, r.state, r.events
-  FROM json_to_recordset($1::json) AS x(i int, v text, t text, k text, b bigint, p int, c bigint)
-  JOIN tandem_realtime r
-    ON r.view = x.v AND r.transform_version = x.t AND r.partition = x.p AND r.chunk = x.c AND r.bucket = x.b AND r.key = x.k`;
+// The whole open chunk of each partition and view, by the primary key's prefix: one index
+// range per (view, partition), whatever the planner knows of the table. (A join on every
+// cell's full key let it pick the by-bucket index and filter thousands of rows per cell.)
+// States come back as text and are parsed only for the cells that merge.
+const READ_OPEN_CHUNKS = `
+  SELECT r.view, r.partition, r.bucket, r.key, r.state::text AS state, r.events
+  FROM tandem_realtime r
+  WHERE (r.view, r.transform_version, r.partition, r.chunk) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]))`;
 
 const UPSERT_MERGED_ROWS = `
   INSERT INTO tandem_realtime (view, transform_version, key, bucket, partition, chunk, state, events)
@@ -134,9 +126,6 @@ const UPSERT_MERGED_ROWS = `
   DO UPDATE SET state = EXCLUDED.state, events = EXCLUDED.events`;
 
 const COPY_NEW_ROWS = `COPY tandem_realtime (view, transform_version, key, bucket, partition, chunk, state, events) FROM STDIN`;
-
-/** Lines of COPY's text format per chunk of the stream. */
-const COPY_LINES_PER_CHUNK = 2_000;
 
 const ADVANCE_OFFSETS = `
   UPDATE tandem_speed_offsets AS o
@@ -160,11 +149,18 @@ export class RealtimeViewWriter {
     if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
   }
 
-  /** Applies the batches of several partitions in one transaction; one outcome per work, in order. */
+  /**
+   * Applies the batches of several partitions in one transaction; one outcome per work, in
+   * order. A partition may appear again only with pieces that continue its batch, in order.
+   */
   async write(works: readonly PartitionWork[]): Promise<PartitionOutcome[]> {
     if (works.length === 0) return [];
-    const keys = new Set(works.map(partitionKey));
-    if (keys.size !== works.length) throw new RangeError('one transaction takes at most one batch per partition');
+    const keys = new Set<string>();
+    for (const work of works) {
+      const key = partitionKey(work);
+      if (keys.has(key) && !work.continuation) throw new RangeError('one transaction takes at most one batch per partition (and the pieces that continue it)');
+      keys.add(key);
+    }
     const client = await this.options.pool.connect();
     try {
       await client.query('BEGIN');
@@ -201,19 +197,27 @@ export class RealtimeViewWriter {
     const { chunkSize, consumer } = this.options;
     const stored = await this.lockOffsets(client, works);
 
-    const rows: RowOut[] = [];
-    const open: OpenCell[] = [];
-    const advances: { t: string; p: number; n: number; l: number }[] = [];
+    const copyText: Buffer[] = [];
+    const extra = new CopyTextBuilder();
+    const lookups: { partition: number; cell: OpenCell }[] = [];
+    const advances = new Map<string, { t: string; p: number; n: number; l: number }>();
     const outcomes: PartitionOutcome[] = [];
     const known = new Map<string, KnownCells>();
     const starts: { v: string; t: string; topic: string; p: number; s: number }[] = [];
     const startIds: string[] = [];
+    // Where each partition stands within this transaction, after the works applied so far.
+    const position = new Map(stored);
+    const appliedHere = new Set<string>();
     for (const work of works) {
       const key = partitionKey(work);
-      const next = stored.get(key)!;
+      const next = position.get(key)!;
+      const from = work.rows?.from ?? work.delta.from;
+      if (work.continuation && next < from) {
+        throw new TandemError(`${key}: the store stands at ${next}, below this batch's start ${from}: an earlier batch of the partition did not commit`, true);
+      }
       for (const view of work.views) {
         const id = `${view.name}\u0000${view.transformVersion}\u0000${key}`;
-        if (this.startsRecorded.has(id)) continue;
+        if (this.startsRecorded.has(id) || startIds.includes(id)) continue;
         starts.push({ v: view.name, t: view.transformVersion, topic: work.topic, p: work.partition, s: next });
         startIds.push(id);
       }
@@ -221,50 +225,54 @@ export class RealtimeViewWriter {
         outcomes.push({ applied: false, nextOffset: next, events: 0, rows: 0 });
         continue;
       }
-      // Another member (or a replay) moved the partition since the batch was folded.
-      const delta = work.delta.from === next ? work.delta : accumulatePartition(work.views, work.events, next, chunkSize);
-      const openChunk = next % chunkSize === 0 ? -1 : chunkOf(next, chunkSize);
-      const remembered = this.known.get(key);
-      const existing = remembered && remembered.nextOffset === next && remembered.chunk === openChunk ? remembered.ids : undefined;
       const nextOffset = work.lastOffset + 1;
       const lastChunk = chunkOf(work.lastOffset, chunkSize);
+      const openChunk = next % chunkSize === 0 ? -1 : chunkOf(next, chunkSize);
+      let rows = work.rows !== undefined && work.rows.from === next ? work.rows : undefined;
+      if (rows === undefined) {
+        // Another member (or a replay) moved the partition since the batch was folded.
+        const delta = work.delta.from === next ? work.delta : accumulatePartition(work.views, work.events, next, chunkSize);
+        rows = encodeRows(delta, work.partition, lastChunk, openChunk);
+      }
+      // Rows an earlier piece wrote in this transaction are not in the table yet: a piece that
+      // follows one here starts on a chunk boundary (see SpeedConsumer), so it has none to merge.
+      if (appliedHere.has(key) && rows.open.length > 0) throw new RangeError(`${key}: a piece that continues another in one transaction must start a fresh chunk`);
+      const remembered = appliedHere.has(key) ? known.get(key) : this.known.get(key);
+      const existing = remembered && remembered.nextOffset === next && remembered.chunk === openChunk ? remembered.ids : undefined;
+      copyText.push(...rows.copyText);
+      for (const cell of rows.open) {
+        if (existing === undefined || existing.has(cell.id)) lookups.push({ partition: work.partition, cell });
+        else extra.row(cell.view, cell.key, cell.bucket, work.partition, cell.chunk, JSON.stringify(cell.view.aggregator.inner.encode(cell.state.state)), cell.state.events);
+      }
       // The cells of the chunk the next batch starts in (none if it starts on a boundary):
       // complete if the chunk starts in this batch, or if its earlier cells were known.
-      const stillOpen = nextOffset % chunkSize === 0 ? undefined : lastChunk !== openChunk ? new Set<string>() : existing;
-      const before = rows.length;
-      for (const { chunk, views } of delta.chunks) {
-        for (const accumulator of views) {
-          const view = accumulator.view as CountedView;
-          for (const cell of accumulator.cells()) {
-            const row: RowOut = { v: view.name, t: view.transformVersion, k: cell.key, b: cell.bucket, p: work.partition, c: chunk, s: null, e: cell.state.events };
-            const id = chunk === openChunk || chunk === lastChunk ? rowId(row) : '';
-            if (chunk === openChunk && (existing === undefined || existing.has(id))) open.push({ row, view, state: cell.state });
-            else row.s = view.aggregator.inner.encode(cell.state.state);
-            if (chunk === lastChunk) stillOpen?.add(id);
-            rows.push(row);
-          }
-        }
-      }
-      if (stillOpen) known.set(key, { nextOffset, chunk: lastChunk, ids: stillOpen });
-      advances.push({ t: work.topic, p: work.partition, n: nextOffset, l: work.lastLogTime });
-      outcomes.push({ applied: true, nextOffset, events: delta.events, rows: rows.length - before });
+      const earlier = nextOffset % chunkSize === 0 ? undefined : lastChunk !== openChunk ? [] : existing;
+      if (earlier !== undefined) known.set(key, { nextOffset, chunk: lastChunk, ids: new Set([...earlier, ...rows.lastChunkIds]) });
+      else known.delete(key);
+      const lastLogTime = Math.max(work.lastLogTime, advances.get(key)?.l ?? 0);
+      advances.set(key, { t: work.topic, p: work.partition, n: nextOffset, l: lastLogTime });
+      position.set(key, nextOffset);
+      appliedHere.add(key);
+      outcomes.push({ applied: true, nextOffset, events: rows.events, rows: rows.copyRows + rows.open.length });
     }
 
-    const merged = await this.mergeOpenCells(client, open);
-    await this.copyNewRows(client, merged.size === 0 ? rows : rows.filter((row) => !merged.has(row)));
+    const merged = await this.mergeOpenCells(client, lookups, extra);
+    copyText.push(...extra.pieces());
+    await this.copyNewRows(client, copyText);
     // A merged row deleted meanwhile (the clean-up below a batch cut) is written back; it is
     // below the cut, so no answer reads it, and the next clean-up removes it again.
-    if (merged.size > 0) await client.query(UPSERT_MERGED_ROWS, [JSON.stringify([...merged])]);
-    if (advances.length > 0) await client.query(ADVANCE_OFFSETS, [consumer, JSON.stringify(advances)]);
+    if (merged.length > 0) await client.query(UPSERT_MERGED_ROWS, [JSON.stringify(merged)]);
+    if (advances.size > 0) await client.query(ADVANCE_OFFSETS, [consumer, JSON.stringify([...advances.values()])]);
     if (starts.length > 0) await client.query(RECORD_STARTS, [JSON.stringify(starts)]);
     return { outcomes, known, starts: startIds };
   }
 
   /** Locks the offsets rows of the works' partitions (creating missing ones) and returns their next offsets. */
   private async lockOffsets(client: PoolClient, works: readonly PartitionWork[]): Promise<Map<string, number>> {
-    const params = [this.options.consumer, works.map((w) => w.topic), works.map((w) => w.partition)];
+    const partitions = [...new Map(works.map((w) => [partitionKey(w), w])).values()];
+    const params = [this.options.consumer, partitions.map((w) => w.topic), partitions.map((w) => w.partition)];
     let { rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(LOCK_OFFSETS, params);
-    if (rows.length < works.length) {
+    if (rows.length < partitions.length) {
       await client.query(INSERT_OFFSETS, params);
       ({ rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(LOCK_OFFSETS, params));
     }
@@ -272,10 +280,10 @@ export class RealtimeViewWriter {
   }
 
   /** Writes rows that cannot exist yet with COPY; fails loudly if one does. */
-  private async copyNewRows(client: PoolClient, rows: readonly RowOut[]): Promise<void> {
-    if (rows.length === 0) return;
+  private async copyNewRows(client: PoolClient, copyText: readonly Buffer[]): Promise<void> {
+    if (copyText.length === 0) return;
     try {
-      await pipeline(Readable.from(copyText(rows)), client.query(copyFrom(COPY_NEW_ROWS)));
+      await pipeline(Readable.from(copyText), client.query(copyFrom(COPY_NEW_ROWS)));
     } catch (error) {
       if ((error as { code?: unknown }).code === '23505') {
         throw new ImpossibleStateError(
@@ -290,28 +298,39 @@ export class RealtimeViewWriter {
   }
 
   /**
-   * Reads the stored states of cells in a partially written chunk and merges them into their
-   * rows; returns the rows that existed (now holding the merged state).
+   * Reads the stored rows of the partially written chunks and merges the cells that have one
+   * with it; the others are new and join the COPY. Returns the merged rows, to upsert.
    */
-  private async mergeOpenCells(client: PoolClient, open: readonly OpenCell[]): Promise<Set<RowOut>> {
-    const merged = new Set<RowOut>();
-    if (open.length === 0) return merged;
-    const keys = open.map(({ row }, i) => ({ i, v: row.v, t: row.t, k: row.k, b: row.b, p: row.p, c: row.c }));
-    const { rows } = await client.query<{ i: number; state: Json; events: string }>(READ_OPEN_CELLS, [JSON.stringify(keys)]);
-    const stored = new Map(rows.map((r) => [r.i, r]));
-    for (let i = 0; i < open.length; i++) {
-      const { row, view, state } = open[i];
-      const before = stored.get(i);
+  private async mergeOpenCells(client: PoolClient, lookups: readonly { partition: number; cell: OpenCell }[], copy: CopyTextBuilder): Promise<MergedRow[]> {
+    if (lookups.length === 0) return [];
+    const chunks = new Map<string, { v: string; t: string; p: number; c: number }>();
+    const wanted = new Map<string, { partition: number; cell: OpenCell }>();
+    for (const lookup of lookups) {
+      const { view, chunk, id } = lookup.cell;
+      chunks.set(`${view.name}\u0000${lookup.partition}`, { v: view.name, t: view.transformVersion, p: lookup.partition, c: chunk });
+      wanted.set(`${lookup.partition}\u0000${id}`, lookup);
+    }
+    const groups = [...chunks.values()];
+    const { rows } = await client.query<{ view: string; partition: number; bucket: string; key: string; state: string; events: string }>(READ_OPEN_CHUNKS, [
+      groups.map((g) => g.v),
+      groups.map((g) => g.t),
+      groups.map((g) => g.p),
+      groups.map((g) => g.c),
+    ]);
+    const merged: MergedRow[] = [];
+    for (const row of rows) {
+      const id = `${row.partition}\u0000${cellRowId(row.view, Number(row.bucket), row.key)}`;
+      const lookup = wanted.get(id);
+      if (lookup === undefined) continue; // a cell of the chunk this batch does not touch
+      wanted.delete(id);
+      const { view, state, key, bucket, chunk } = lookup.cell;
       const inner = view.aggregator.inner;
-      if (before === undefined) {
-        row.s = inner.encode(state.state);
-        continue;
-      }
-      const total: CountedState<unknown> = { state: inner.decode(before.state), events: Number(before.events) };
+      const total: CountedState<unknown> = { state: inner.decode(JSON.parse(row.state) as Json), events: Number(row.events) };
       view.aggregator.plusInto(total, state);
-      row.s = inner.encode(total.state);
-      row.e = total.events;
-      merged.add(row);
+      merged.push({ v: view.name, t: view.transformVersion, k: key, b: bucket, p: lookup.partition, c: chunk, s: inner.encode(total.state), e: total.events });
+    }
+    for (const { partition, cell } of wanted.values()) {
+      copy.row(cell.view, cell.key, cell.bucket, partition, cell.chunk, JSON.stringify(cell.view.aggregator.inner.encode(cell.state.state)), cell.state.events);
     }
     return merged;
   }

@@ -63,4 +63,41 @@ describe('speed layer over the access log', () => {
     const metrics = await layer.registry.metrics();
     expect(metrics).toContain(`tandem_speed_records_total{topic="${topic}"} ${events.length}`);
   }, 60_000);
+
+  it('writes each fetched batch in chunk-aligned pieces, committed in order, with the same exact rows', async () => {
+    const own = await withSchema(databaseUrl, 'speed_pieces');
+    const ownDb = await openDatabase({ url: databaseUrl, schema: own.schema });
+    // A partition's records arrive in one or two fetches, each cut into many pieces.
+    const wholeLog = new KafkaLog({ brokers, clientId: 'speed-int-pieces', consumer: { maxBytesPerPartition: 4 * 1024 * 1024, heartbeatInterval: 500, partitionsConsumedConcurrently: 4 } });
+    let piecewise: SpeedLayer | undefined;
+    try {
+      const prefix = `${uniqueName('speed_pieces')}.`;
+      const topic = `${prefix}${httpRequests.topic}`;
+      await createTopic(brokers, topic, httpRequests.partitions);
+      const ends = await produceEvents(log, topic, events);
+      const groupId = uniqueName('speed_pieces_group');
+      piecewise = createSpeedLayer({ log: wholeLog, db: ownDb, views, groupId, chunkSize: 100, transactionRecords: 150, topicPrefix: prefix, cleanupIntervalMs: 0 });
+      await piecewise.start();
+      await waitForOffsets(ownDb.pool, groupId, topic, ends);
+
+      for (const view of views) {
+        expect(totalsDiff(await realtimeTotals(ownDb.pool, view), expectedTotals(view, events))).toEqual([]);
+      }
+      const status = piecewise.status();
+      expect(status.recordsCommitted).toBe(events.length);
+      expect(status.eventsApplied).toBe(events.length);
+      // Pieces of 150 records run on to a boundary of 100: at most 250 records each, so a
+      // partition's records take many pieces (pieces queued together may share a transaction).
+      const largest = Math.max(...ends.values());
+      const metrics = await piecewise.registry.getSingleMetricAsString('tandem_speed_batch_records');
+      const pieces = Number(/tandem_speed_batch_records_count (\d+)/.exec(metrics)?.[1]);
+      expect(pieces).toBeGreaterThanOrEqual(Math.ceil(largest / 250));
+      expect(status.transactions).toBeLessThanOrEqual(pieces);
+    } finally {
+      await piecewise?.stop();
+      await wholeLog.close();
+      await ownDb.close();
+      await own.drop();
+    }
+  }, 60_000);
 });

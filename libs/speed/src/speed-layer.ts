@@ -41,6 +41,12 @@ export interface SpeedLayerOptions {
   readonly topicPrefix?: string;
   /** Largest accepted event in bytes; larger ones are dead-lettered. Default 1 MiB. */
   readonly maxEventBytes?: number;
+  /**
+   * Records of a partition per transaction, at least; a transaction then runs on to the next
+   * chunk boundary. A fetched batch is written in such pieces, each folded while the one
+   * before it commits. Default 10,000.
+   */
+  readonly transactionRecords?: number;
   /** Upper bound of records per batch, passed to the log. */
   readonly maxBatchRecords?: number;
   /** Period of the clean-up of rows below the batch cut; 0 turns it off. Default 60 s. */
@@ -154,6 +160,7 @@ class SpeedLayerRuntime implements SpeedLayer {
       deadLetters: this.deadLetterPublisher,
       chunkSize: this.chunkSize,
       maxEventBytes: options.maxEventBytes,
+      transactionRecords: options.transactionRecords,
       onBatch: (report) => {
         const { outcome } = report;
         this.metrics.batchRecords.observe(report.records);

@@ -25,7 +25,7 @@ export class SpeedMetrics {
     });
     this.batchRecords = new Histogram({
       name: 'tandem_speed_batch_records',
-      help: 'Records per partition batch',
+      help: 'Records per committed piece of a partition batch',
       buckets: [1, 10, 100, 1_000, 5_000, 10_000, 50_000, 100_000],
       registers,
     });

@@ -31,6 +31,7 @@ export const SPEED_SETTINGS = Type.Object({
   SPEED_SESSION_TIMEOUT_MS: Setting.int(30_000, 1_000, 3_600_000, 'Consumer group session timeout (the broker may impose a minimum)'),
   SPEED_HEARTBEAT_INTERVAL_MS: Setting.int(3_000, 100, 600_000, 'Consumer group heartbeat period; below the session timeout'),
   SPEED_PARTITIONS_CONCURRENTLY: Setting.int(4, 1, 256, 'Partition batches processed (and committed) together'),
+  SPEED_TRANSACTION_RECORDS: Setting.int(10_000, 1, 10_000_000, 'Records of a fetched batch folded into one piece (to the next chunk boundary); the next piece folds while one commits'),
   SPEED_CLEANUP_INTERVAL_MS: Setting.int(60_000, 1_000, 86_400_000, 'How often realtime rows below the batch cut are deleted'),
   SPEED_COMMIT_DELAY_MS: Setting.int(0, 0, 60_000, 'Test aid: pause inside each transaction before COMMIT (0 in production)'),
   PORT: Setting.port(3002, 'HTTP port of /health and /metrics'),
@@ -51,6 +52,7 @@ export interface SpeedConfig {
   /** Undefined for no bound. */
   readonly maxBatchRecords: number | undefined;
   readonly partitionsConcurrently: number;
+  readonly transactionRecords: number;
   readonly cleanupIntervalMs: number;
   readonly commitDelayMs: number;
   readonly port: number;
@@ -90,6 +92,7 @@ export function loadSpeedConfig(env: NodeJS.ProcessEnv = process.env): SpeedConf
     maxEventBytes: s.SPEED_MAX_EVENT_BYTES,
     maxBatchRecords: s.SPEED_MAX_BATCH_RECORDS === 0 ? undefined : s.SPEED_MAX_BATCH_RECORDS,
     partitionsConcurrently: s.SPEED_PARTITIONS_CONCURRENTLY,
+    transactionRecords: s.SPEED_TRANSACTION_RECORDS,
     cleanupIntervalMs: s.SPEED_CLEANUP_INTERVAL_MS,
     commitDelayMs: s.SPEED_COMMIT_DELAY_MS,
     port: s.PORT,

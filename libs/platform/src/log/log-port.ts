@@ -57,7 +57,11 @@ export interface ConsumeOptions {
 export interface LogConsumer {
   /** Joins the group and consumes until `stop()`; resolves once consuming has started. */
   start(options: ConsumeOptions): Promise<void>;
-  /** Stops consuming: the in-flight batch either commits entirely or not at all. */
+  /**
+   * Stops consuming. Work on the in-flight batch is finished or abandoned at a commit
+   * boundary of the consumer's store (a batch may commit in several pieces, each with its
+   * offsets): what committed stays, the rest is read again by whoever gets the partition.
+   */
   stop(): Promise<void>;
   /** Partitions currently assigned to this member. */
   assignment(): readonly TopicPartition[];
