@@ -8,6 +8,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 export interface PeerRun {
   /** The same aggregations as the views, sketches included (approx_quantile, approx_count_distinct). */
   readonly seconds: number;
+  /** CPU seconds of those queries (DuckDB's threads run in this process). */
+  readonly cpuSeconds: number;
   /** Only the exact aggregates (count, mean, min, max, sum): what DuckDB does without sketches. */
   readonly exactSeconds: number;
   readonly rows: number;
@@ -22,6 +24,7 @@ export async function runDuckDb(lakeDir: string, cut: Readonly<Record<string, nu
     const files = `read_parquet('${lakeDir}/flights/**/*.parquet')`;
     const below = `"offset" < CASE "partition" ${Object.entries(cut).map(([p, o]) => `WHEN ${Number(p)} THEN ${Number(o)}`).join(' ')} ELSE 0 END`;
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     await db.run(`
       CREATE TEMP TABLE origin_hour AS
       SELECT origin, (ts // 3600000) * 3600000 AS bucket, count(*) AS flights, avg(delay) AS delay_mean, min(delay) AS delay_min,
@@ -32,6 +35,8 @@ export async function runDuckDb(lakeDir: string, cut: Readonly<Record<string, nu
       SELECT origin, destination, (ts // 86400000) * 86400000 AS bucket, count(*) AS flights, avg(delay) AS delay_mean, sum(distance) AS distance
         FROM ${files} WHERE ${below} GROUP BY 1, 2, 3`);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const exactStarted = performance.now();
     await db.run(`
       CREATE TEMP TABLE origin_hour_exact AS
@@ -45,6 +50,7 @@ export async function runDuckDb(lakeDir: string, cut: Readonly<Record<string, nu
     const count = async (sql: string) => Number((await db.runAndReadAll(sql)).getRowsJS()[0][0]);
     return {
       seconds,
+      cpuSeconds,
       exactSeconds,
       rows: await count(`SELECT count(*) FROM ${files} WHERE ${below}`),
       cells: { originHour: await count('SELECT count(*) FROM origin_hour'), routeDay: await count('SELECT count(*) FROM route_day') },

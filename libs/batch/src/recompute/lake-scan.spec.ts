@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { type HttpRequestEvent, parseApacheLogLine } from '@tandem/contracts';
-import { type AnyView, canonicalJson, cellId, evaluateView, requestsPerStatusHour, requestsPerUrlMinute, type ViewCell } from '@tandem/transforms';
+import { type ManifestEntry, readFlights } from '@tandem/platform';
+import { type AnyView, canonicalJson, catalog, cellId, evaluateView, requestsPerStatusHour, requestsPerUrlMinute, type ViewCell, ViewAccumulator } from '@tandem/transforms';
+import { parseCopyLine } from './batch-view-table';
+import { CellLinesWriter, CellMerger } from './cell-merger';
+import { countedView } from './counted-view';
+import { FileQueue } from './lake-scanner';
 import { assignShards } from './lake-shards';
 import { LakeScan, type ScanTask } from './lake-scan';
 import { encodeScan, ScanMerge } from './scan-cells';
@@ -97,5 +103,197 @@ describe('a lake scan sharded by file', () => {
         expect(canonicalJson(JSON.parse(c.state))).toBe(canonicalJson(requestsPerUrlMinute.aggregator.encode(expected.get(cellId(c.key, c.bucket))!.state)));
       }
     }
+  });
+});
+
+describe('folding with one reused event object (as a columnar lake scan does)', () => {
+  it('gives every catalog view the cells fresh objects give: no aggregator keeps the event', async () => {
+    const flights: unknown[] = [];
+    for await (const slice of readFlights({ limit: 20_000, batchSize: 20_000 })) flights.push(...slice);
+    const byStream = new Map<string, unknown[]>([
+      ['http_requests', events],
+      ['flights', flights],
+    ]);
+    for (const view of catalog) {
+      const input = byStream.get(view.stream.name) as Record<string, unknown>[];
+      expect(input.length).toBeGreaterThan(9_000);
+      const reused: Record<string, unknown> = {};
+      const fields = Object.keys(input[0]);
+      const acc = new ViewAccumulator(view);
+      for (const e of input) {
+        for (const f of fields) reused[f] = e[f];
+        acc.add(reused);
+      }
+      const expected = evaluateView(view, input);
+      expect(acc.size).toBe(expected.size);
+      for (const c of acc.cells()) {
+        expect(canonicalJson(view.aggregator.encode(c.state))).toBe(canonicalJson(view.aggregator.encode(expected.get(cellId(c.key, c.bucket))!.state)));
+      }
+    }
+  });
+});
+
+describe('CellMerger with whole sources', () => {
+  const view = requestsPerUrlMinute as AnyView;
+  const counted = countedView(view);
+  /** The cells of some events, as a live accumulator of the counted view. */
+  const live = (part: readonly HttpRequestEvent[]) => {
+    const acc = new ViewAccumulator(counted);
+    for (const e of part) acc.add(e);
+    return acc;
+  };
+  /** The same cells written as a worker writes them: COPY lines. */
+  const lines = (part: readonly HttpRequestEvent[]) => {
+    const writer = new CellLinesWriter();
+    for (const c of live(part).cells()) writer.add(c.key, c.bucket, JSON.stringify(view.aggregator.encode(c.state.state)), c.state.events);
+    return writer.finish();
+  };
+  const expectCells = (merger: CellMerger<unknown>, part: readonly HttpRequestEvent[]) => {
+    const expected = evaluateView(view, part);
+    const got = [...merger.cells()];
+    expect(got.length).toBe(expected.size);
+    expect(merger.size).toBe(expected.size);
+    expect(new Set(got.map((c) => cellId(c.key, c.bucket))).size).toBe(got.length);
+    for (const c of got) expect(canonicalJson(JSON.parse(c.state))).toBe(canonicalJson(view.aggregator.encode(expected.get(cellId(c.key, c.bucket))!.state)));
+    expect(got.reduce((n, c) => n + c.events, 0)).toBe(part.length);
+    // The COPY blocks hold the same cells, line for line.
+    const text = [...merger.copyBlocks()].map((b) => (typeof b.text === 'string' ? b.text : Buffer.from(b.text).toString('utf8'))).join('');
+    const copied = text.split('\n').filter((l) => l.length > 0).map(parseCopyLine);
+    expect(new Map(copied.map((c) => [cellId(c.key, c.bucket), c]))).toEqual(new Map(got.map((c) => [cellId(c.key, c.bucket), c])));
+    expect(copied.length).toBe(got.length);
+  };
+
+  it('merges sources that share buckets into exactly the cells of their union', () => {
+    const some = events.slice(0, 3_000);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: some.length }), { minLength: 1, maxLength: 4 }), fc.boolean(), (cutsRaw, mixLive) => {
+        const cuts = [0, ...cutsRaw.sort((a, b) => a - b), some.length];
+        const merger = new CellMerger<unknown>(view.aggregator);
+        for (let i = 0; i + 1 < cuts.length; i++) {
+          const part = some.slice(cuts[i], cuts[i + 1]);
+          if (mixLive && i % 2 === 0) merger.addLiveCells(live(part));
+          else merger.addLines(lines(part));
+        }
+        expectCells(merger, some);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('merges only the cells of shared buckets when sources hold separate stretches of time', () => {
+    const half = Math.floor(events.length / 2);
+    const merger = new CellMerger<unknown>(view.aggregator);
+    merger.addLines(lines(events.slice(0, half)));
+    merger.addLiveCells(live(events.slice(half)));
+    expectCells(merger, events);
+    // The log is in time order: only the minute(s) around the cut are held by both halves.
+    const perMinute = evaluateView(view, events).size / new Set(events.map((e) => Math.floor(e.ts / 60_000))).size;
+    expect(merger.merges).toBeLessThan(3 * perMinute + 5);
+  });
+
+  it('stays exact when cells are added one by one after the sources were read', () => {
+    const third = Math.floor(events.length / 3);
+    const merger = new CellMerger<unknown>(view.aggregator);
+    merger.addLines(lines(events.slice(0, third)));
+    merger.addLiveCells(live(events.slice(third, 2 * third)));
+    expect(merger.size).toBeGreaterThan(0);
+    for (const c of live(events.slice(2 * third, 3 * third)).cells()) merger.addState(c.key, c.bucket, c.state.state, c.state.events);
+    merger.addLines(lines(events.slice(3 * third)));
+    expectCells(merger, events);
+  });
+});
+
+describe('cells written as COPY lines', () => {
+  it('keep keys and states with tabs, newlines, backslashes and non-ASCII characters exact', () => {
+    const odd = [
+      { key: 'tab\there', bucket: 0, state: '{"s":"a\\\\b"}', events: 1 },
+      { key: 'line\nbreak\r', bucket: 60_000, state: '{"s":"\\n\\t"}', events: 2 },
+      { key: 'back\\slash é 日本', bucket: -60_000, state: '[1,2.5e-7,null]', events: 3 },
+    ];
+    const writer = new CellLinesWriter();
+    for (const c of odd) writer.add(c.key, c.bucket, c.state, c.events);
+    const merger = new CellMerger<unknown>((requestsPerUrlMinute as AnyView).aggregator);
+    merger.addLines(writer.finish());
+    expect([...merger.cells()]).toEqual(odd);
+    const text = [...merger.copyBlocks()].map((b) => Buffer.from(b.text as Uint8Array).toString('utf8')).join('');
+    // One line per cell: no raw tab or newline inside a field.
+    expect(text.split('\n')).toHaveLength(odd.length + 1);
+    expect(text.split('\n')[0].split('\t')).toHaveLength(4);
+  });
+});
+
+describe('cells written as COPY lines, over many chunks', () => {
+  it('keeps every cell, whole lines in every block', () => {
+    const cells = Array.from({ length: 30_000 }, (_, i) => ({
+      key: i % 7 === 0 ? `é${i}` : `k${i}`,
+      bucket: Math.floor(i / 100) * 60_000,
+      state: i === 12_345 ? `"${'x'.repeat(1_500_000)}"` : `{"n":${i},"pad":"${'p'.repeat(90)}"}`,
+      events: (i % 5) + 1,
+    }));
+    const writer = new CellLinesWriter();
+    for (const c of cells) writer.add(c.key, c.bucket, c.state, c.events);
+    const lines = writer.finish();
+    expect(lines.chunks.length).toBeGreaterThan(3);
+    const merger = new CellMerger<unknown>((requestsPerUrlMinute as AnyView).aggregator);
+    merger.addLines(lines);
+    expect([...merger.cells()]).toEqual(cells);
+    const blocks = [...merger.copyBlocks()];
+    expect(merger.textBytes).toBe(blocks.reduce((n, b) => n + b.text.length, 0));
+    const texts = blocks.map((b) => Buffer.from(b.text as Uint8Array).toString('utf8'));
+    expect(texts.every((t) => t.endsWith('\n'))).toBe(true);
+    expect(blocks.reduce((n, b) => n + b.rows, 0)).toBe(cells.length);
+    expect(blocks.reduce((n, b) => n + b.events, 0)).toBe(cells.reduce((n, c) => n + c.events, 0));
+    expect(texts.join('').split('\n').slice(0, -1).map(parseCopyLine)).toEqual(cells);
+  });
+});
+
+describe('FileQueue', () => {
+  const entry = (partition: number, firstOffset: number, rows: number) => ({ partition, firstOffset, lastOffset: firstOffset + rows - 1, rows, file: `p${partition}-${firstOffset}` }) as ManifestEntry;
+  const lake = fc
+    .array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 500 })), { minLength: 1, maxLength: 30 })
+    .map((specs) => {
+      const next = [0, 0, 0, 0];
+      return specs.map(([p, rows]) => {
+        const e = entry(p, next[p], rows);
+        next[p] += rows;
+        return e;
+      });
+    });
+
+  it('hands out every file exactly once, whatever order the threads ask in', () => {
+    fc.assert(
+      fc.property(lake, fc.integer({ min: 1, max: 4 }), fc.array(fc.nat(), { maxLength: 200 }), (files, threads, asks) => {
+        const queue = new FileQueue(files, threads);
+        const taken: string[] = [];
+        for (const a of asks) {
+          const f = queue.take(a % threads);
+          if (f) taken.push(f.file as string);
+        }
+        for (let t = 0; t < threads; t++) for (let f = queue.take(t); f; f = queue.take(t)) taken.push(f.file as string);
+        expect(taken.sort()).toEqual(files.map((f) => f.file as string).sort());
+      }),
+    );
+  });
+
+  it('starts each thread on its own stretch of the log, in offset order, of about equal rows', () => {
+    const files = [0, 1, 2, 3].flatMap((p) => Array.from({ length: 10 }, (_, i) => entry(p, i * 100, 100)));
+    const queue = new FileQueue(files, 2);
+    const first = Array.from({ length: 20 }, () => queue.take(0) as ManifestEntry);
+    const second = Array.from({ length: 20 }, () => queue.take(1) as ManifestEntry);
+    // Thread 0: the first half of every partition; thread 1: the second half, each in order.
+    expect(first.every((f) => f.firstOffset < 500)).toBe(true);
+    expect(second.every((f) => f.firstOffset >= 500)).toBe(true);
+    expect(first.map((f) => f.firstOffset)).toEqual([...first.map((f) => f.firstOffset)].sort((a, b) => a - b));
+    expect(queue.take(0)).toBeUndefined();
+  });
+
+  it('lets a thread that is through take from the far end of the largest stretch left', () => {
+    const files = Array.from({ length: 10 }, (_, i) => entry(0, i * 100, 100));
+    const queue = new FileQueue(files, 2);
+    for (let i = 0; i < 5; i++) queue.take(0);
+    expect(queue.take(0)?.firstOffset).toBe(900);
+    expect(queue.take(1)?.firstOffset).toBe(500);
+    queue.close();
+    expect(queue.take(1)).toBeUndefined();
   });
 });

@@ -1,21 +1,20 @@
 import type { AnyView } from '@tandem/transforms';
-import { CellMerger } from './cell-merger';
+import { type CellLines, CellLinesWriter, CellMerger } from './cell-merger';
 import type { CountedState } from './counted-view';
 import { chunkKey, type ScanOutput, type ViewScan } from './lake-scan';
 
 /**
- * The cells of a scan shard in a form that crosses a thread (or process) boundary: parallel
- * arrays of keys, buckets, encoded states (JSON text) and event counts. Encoded states are
- * what the algebra guarantees to survive a round trip; live sketch objects are not.
+ * The cells of a scan shard in a form that crosses a thread (or process) boundary: per view,
+ * its cells already written as the table's COPY lines (`CellLines`; encoded states are what
+ * the algebra guarantees to survive a round trip, live sketch objects are not), in buffers
+ * that move to the receiving thread without a copy (`transferablesOf`); and the few cells of
+ * conformity chunks as parallel arrays.
  */
-export interface EncodedCells {
+export interface EncodedChunkCells {
   readonly keys: string[];
   readonly buckets: number[];
   readonly states: string[];
   readonly events: number[];
-}
-
-export interface EncodedChunkCells extends EncodedCells {
   readonly partitions: number[];
   readonly chunks: number[];
 }
@@ -23,7 +22,7 @@ export interface EncodedChunkCells extends EncodedCells {
 export interface EncodedViewScan {
   readonly view: string;
   readonly records: number;
-  readonly cells: EncodedCells;
+  readonly cells: CellLines;
   readonly chunks: EncodedChunkCells;
 }
 
@@ -33,24 +32,15 @@ export interface EncodedScan {
   readonly files: number;
 }
 
-function emptyCells(): EncodedCells {
-  return { keys: [], buckets: [], states: [], events: [] };
-}
-
 export function encodeScan(output: ScanOutput): EncodedScan {
   return {
     records: output.records,
     files: output.files,
     views: output.views.map((v) => {
       const enc = (s: CountedState<unknown>) => JSON.stringify(v.view.aggregator.encode(s.state));
-      const cells = emptyCells();
-      for (const c of v.cells.cells()) {
-        cells.keys.push(c.key);
-        cells.buckets.push(c.bucket);
-        cells.states.push(enc(c.state));
-        cells.events.push(c.state.events);
-      }
-      const chunks: EncodedChunkCells = { ...emptyCells(), partitions: [], chunks: [] };
+      const lines = new CellLinesWriter();
+      for (const c of v.cells.cells()) lines.add(c.key, c.bucket, enc(c.state), c.state.events);
+      const chunks: EncodedChunkCells = { keys: [], buckets: [], states: [], events: [], partitions: [], chunks: [] };
       for (const ch of v.chunks.values()) {
         for (const c of ch.cells.cells()) {
           chunks.partitions.push(ch.partition);
@@ -61,9 +51,17 @@ export function encodeScan(output: ScanOutput): EncodedScan {
           chunks.events.push(c.state.events);
         }
       }
-      return { view: v.view.name, records: v.records, cells, chunks };
+      return { view: v.view.name, records: v.records, cells: lines.finish(), chunks };
     }),
   };
+}
+
+/** The buffers of an encoded scan that can be transferred rather than copied. */
+export function transferablesOf(scan: EncodedScan): ArrayBuffer[] {
+  return scan.views.flatMap((v) => {
+    const c = v.cells;
+    return [...c.chunks.map((t) => t.buffer), c.chunkEnds.buffer, c.lineEnds.buffer, c.events.buffer, c.runBuckets.buffer, c.runEnds.buffer] as ArrayBuffer[];
+  });
 }
 
 /** The merged cells of one view over every shard. */
@@ -75,7 +73,11 @@ export interface ViewCells {
   records: number;
 }
 
-/** Merges shard results (encoded from workers, or live from an in-process scan). */
+/**
+ * Merges shard results (encoded from workers, or live from an in-process scan). A shard's
+ * cells are taken whole (`CellMerger` merges only the cells shards share); the few cells of
+ * conformity chunks are merged one by one.
+ */
 export class ScanMerge {
   private readonly byView = new Map<string, ViewCells>();
   records = 0;
@@ -91,8 +93,7 @@ export class ScanMerge {
     for (const v of scan.views) {
       const target = this.target(v.view);
       target.records += v.records;
-      const { keys, buckets, states, events } = v.cells;
-      for (let i = 0; i < keys.length; i++) target.cells.addEncoded(keys[i], buckets[i], states[i], events[i]);
+      target.cells.addLines(v.cells);
       const ch = v.chunks;
       for (let i = 0; i < ch.keys.length; i++) {
         this.chunkTarget(target, ch.partitions[i], ch.chunks[i]).addEncoded(ch.keys[i], ch.buckets[i], ch.states[i], ch.events[i]);
@@ -114,7 +115,7 @@ export class ScanMerge {
   private addLiveView(v: ViewScan): void {
     const target = this.target(v.view.name);
     target.records += v.records;
-    for (const c of v.cells.cells()) target.cells.addState(c.key, c.bucket, c.state.state, c.state.events);
+    target.cells.addLiveCells(v.cells);
     for (const ch of v.chunks.values()) {
       const merger = this.chunkTarget(target, ch.partition, ch.chunk);
       for (const c of ch.cells.cells()) merger.addState(c.key, c.bucket, c.state.state, c.state.events);

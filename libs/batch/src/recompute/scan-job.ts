@@ -1,5 +1,5 @@
 import type { StreamContract } from '@tandem/contracts';
-import { type LakeStorage, type ManifestEntry, readLakeEntry } from '@tandem/platform';
+import { type LakeStorage, type ManifestEntry, readLakeEntryColumns, visitLakeEvents } from '@tandem/platform';
 import { type AnyView, viewByName } from '@tandem/transforms';
 import { LakeScan, type ScanOutput, type ScanProgress, type ScanTask } from './lake-scan';
 
@@ -39,14 +39,47 @@ export async function runScanJob(
   onProgress?: (progress: ScanProgress) => void,
 ): Promise<ScanOutput> {
   const scan = new LakeScan(views, job.tasks, job.chunkSize);
-  const read = (entry: ManifestEntry) => readLakeEntry(storage, contract, entry, { verify: job.verify });
-  let next = job.files.length > 0 ? read(job.files[0]) : undefined;
-  for (let i = 0; i < job.files.length; i++) {
-    const records = await (next as ReturnType<typeof read>);
-    next = i + 1 < job.files.length ? read(job.files[i + 1]) : undefined;
-    for (const r of records) scan.add(r.partition, r.offset, r.event);
+  let i = 0;
+  await foldFiles(scan, { contract, storage, verify: job.verify }, () => job.files[i++], onProgress);
+  return scan.finish();
+}
+
+export interface FileSource {
+  readonly contract: StreamContract;
+  readonly storage: LakeStorage;
+  readonly verify: boolean;
+}
+
+/**
+ * Folds files into a scan as `nextFile` hands them out (undefined: no more), reading the next
+ * file while the current one is folded.
+ */
+export async function foldFiles(
+  scan: LakeScan,
+  source: FileSource,
+  nextFile: () => ManifestEntry | undefined | Promise<ManifestEntry | undefined>,
+  onProgress?: (progress: ScanProgress) => void,
+): Promise<void> {
+  const { contract, storage, verify } = source;
+  const read = async () => {
+    const entry = await nextFile();
+    if (entry === undefined) return { done: true as const };
+    return { done: false as const, file: await readLakeEntryColumns(storage, contract, entry, { verify }) };
+  };
+  let next = read();
+  for (;;) {
+    const current = await next;
+    if (current.done) return;
+    next = read();
+    // Rejected while this file is folded: the loop awaits it right after.
+    next.catch(() => undefined);
+    const file = current.file;
+    if (file !== undefined) {
+      const partition = file.partition;
+      // One event object for the whole file (visitLakeEvents): the views only read it.
+      visitLakeEvents(contract, file, (offset, event) => scan.add(partition, offset, event));
+    }
     scan.fileDone();
     onProgress?.(scan.progress);
   }
-  return scan.finish();
 }

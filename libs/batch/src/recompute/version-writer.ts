@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { CellMerger, type MergedCell } from './cell-merger';
-import { copyCells, copyUnchangedRows, createVersionView, readCellsOf, sealVersionTable } from './batch-view-table';
+import { copyBlocksOver, copyCells, copyUnchangedRows, createVersionView, readCellsOf, sealVersionTable } from './batch-view-table';
 import type { VersionLayout, VersionRecord, VersionRelations } from './batch-versions';
 import type { ViewCells } from './scan-cells';
 
@@ -31,15 +31,38 @@ export interface WrittenVersion {
   readonly deltaRows: number;
 }
 
+/**
+ * A full version is loaded over one COPY connection per this many bytes of lines, up to
+ * `MAX_COPY_CONNECTIONS` (when the pool has them to spare). PostgreSQL's work follows the
+ * bytes (parsing the jsonb states above all), so views written at the same time finish
+ * their COPYs at about the same time and build their indexes side by side, rather than one
+ * large view's load and indexes running alone at the end.
+ */
+const BYTES_PER_COPY_CONNECTION = 32 << 20;
+const MAX_COPY_CONNECTIONS = 4;
+
 export async function writeFullVersion(pool: Pool, table: string, cells: ViewCells, onRows?: (rows: number) => void): Promise<WrittenVersion> {
   const client = await pool.connect();
+  const extra: PoolClient[] = [];
   try {
-    const copied = await copyCells(client, table, cells.cells.cells(), onRows);
+    const size = cells.cells.size;
+    const wanted = Math.min(MAX_COPY_CONNECTIONS, Math.ceil(cells.cells.textBytes / BYTES_PER_COPY_CONNECTION)) - 1;
+    // Only connections the pool has spare: waiting for one while holding another could
+    // deadlock lanes that write at the same time.
+    for (let i = 0; i < wanted && spareConnections(pool) > 0; i++) extra.push(await pool.connect());
+    const copied = await copyBlocksOver([client, ...extra], table, cells.cells.copyBlocks(), onRows);
+    for (const c of extra.splice(0)) c.release();
     await sealVersionTable(client, table);
-    return { layout: 'table', rows: copied.rows, events: copied.events, cellsFromLake: cells.cells.size, cellsMerged: 0, rowsCarried: 0, deltaRows: 0 };
+    return { layout: 'table', rows: copied.rows, events: copied.events, cellsFromLake: size, cellsMerged: 0, rowsCarried: 0, deltaRows: 0 };
   } finally {
+    for (const c of extra) c.release();
     client.release();
   }
+}
+
+function spareConnections(pool: Pool): number {
+  const max = pool.options.max ?? 10;
+  return max - pool.totalCount + pool.idleCount - pool.waitingCount;
 }
 
 /** The previous version's states of the cells a run touches: its delta's first, then its base's. */

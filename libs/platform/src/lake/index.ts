@@ -7,6 +7,7 @@ export { LAKE_SETTINGS, LAKE_SETTINGS_SCHEMA, type LakeSettings, lakeStorageFrom
 export * from './lake-paths';
 export * from './lake-columns';
 export * from './lake-file';
+export * from './lake-file-columns';
 export * from './records-checksum';
 export * from './manifest-entry';
 export * from './lake-manifest';

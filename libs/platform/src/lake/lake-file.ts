@@ -1,4 +1,4 @@
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { type FileMetaData, parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import { canonicalJson, type Json } from '@tandem/transforms';
 import { TandemError } from '../errors/tandem-error';
@@ -87,7 +87,11 @@ export function encodeLakeFile(contract: LakeStreamSchema, info: LakeFileInfo, r
 
 /** The `tandem.*` metadata of a lake file. */
 export function lakeFileInfo(bytes: Uint8Array): LakeFileInfo {
-  const meta = parquetMetadata(arrayBufferOf(bytes));
+  return lakeFileInfoOf(parquetMetadata(arrayBufferOf(bytes)));
+}
+
+/** The `tandem.*` metadata of a lake file, from its parsed Parquet metadata. */
+export function lakeFileInfoOf(meta: FileMetaData): LakeFileInfo {
   const kv = new Map((meta.key_value_metadata ?? []).map((e) => [e.key, e.value ?? '']));
   const text = (key: string): string => {
     const value = kv.get(`tandem.${key}`);
@@ -178,7 +182,8 @@ function safeNumber(column: string, value: bigint): number {
   return n;
 }
 
-function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
+/** The bytes as an ArrayBuffer of their own (what hyparquet reads), without a copy when they are one already. */
+export function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }

@@ -1,5 +1,6 @@
 import type { LakeStreamSchema } from './lake-columns';
 import { type LakeRecord, readLakeFile } from './lake-file';
+import { type LakeFileColumns, readLakeFileColumns } from './lake-file-columns';
 import type { LakeStorage } from './lake-storage';
 import { type ManifestEntry, ManifestError, sha256Hex } from './manifest-entry';
 
@@ -38,15 +39,40 @@ export async function readLakeEntry<E = unknown>(
   options: { readonly verify?: boolean } = {},
 ): Promise<LakeRecord<E>[]> {
   if (entry.file === null) return [];
-  const bytes = await storage.get(entry.file);
-  if (options.verify !== false && (bytes.byteLength !== entry.bytes || sha256Hex(bytes) !== entry.sha256)) {
-    throw new ManifestError(`lake file ${entry.file} does not match its manifest entry (size or SHA-256 differ): it was changed after archiving`);
-  }
-  const records = await readLakeFile<E>(contract, bytes);
+  const records = await readLakeFile<E>(contract, await entryBytes(storage, entry, options));
   if (records.length !== entry.rows) {
     throw new ManifestError(`lake file ${entry.file} has ${records.length} rows, its manifest entry says ${entry.rows}`);
   }
   return records;
+}
+
+/**
+ * Reads one manifest entry's file column by column (`readLakeFileColumns`), checked against
+ * the entry as `readLakeEntry` checks it; undefined for an entry without a file.
+ */
+export async function readLakeEntryColumns(
+  storage: LakeStorage,
+  contract: LakeStreamSchema,
+  entry: ManifestEntry,
+  options: { readonly verify?: boolean } = {},
+): Promise<LakeFileColumns | undefined> {
+  if (entry.file === null) return undefined;
+  const columns = await readLakeFileColumns(contract, await entryBytes(storage, entry, options));
+  if (columns.rows !== entry.rows) {
+    throw new ManifestError(`lake file ${entry.file} has ${columns.rows} rows, its manifest entry says ${entry.rows}`);
+  }
+  if (columns.partition !== entry.partition) {
+    throw new ManifestError(`lake file ${entry.file} holds partition ${columns.partition}, its manifest entry says ${entry.partition}`);
+  }
+  return columns;
+}
+
+async function entryBytes(storage: LakeStorage, entry: ManifestEntry, options: { readonly verify?: boolean }): Promise<Uint8Array> {
+  const bytes = await storage.get(entry.file as string);
+  if (options.verify !== false && (bytes.byteLength !== entry.bytes || sha256Hex(bytes) !== entry.sha256)) {
+    throw new ManifestError(`lake file ${entry.file} does not match its manifest entry (size or SHA-256 differ): it was changed after archiving`);
+  }
+  return bytes;
 }
 
 /**
