@@ -35,7 +35,7 @@ export const BATCH_SETTINGS = Type.Object({
   BATCH_INTERVAL_MS: Setting.int(300_000, 0, 7 * 86_400_000, 'Time between scheduled incremental runs; 0 disables the schedule'),
   BATCH_RETENTION: Setting.int(3, 1, 1000, 'Batch versions kept per view, the current one included'),
   BATCH_COMPACT_PERCENT: Setting.int(20, 0, 10_000, 'An incremental version is a delta over its base while the delta holds at most this percentage of the base rows'),
-  BATCH_WORKERS: Setting.int(Math.max(1, availableParallelism()), 0, 256, 'Worker threads scanning the lake; 0 or 1 scans in the main thread'),
+  BATCH_WORKERS: Setting.int(Math.max(1, availableParallelism()), 0, 256, 'Threads scanning the lake, the calling one included; 0 or 1 scans in the calling thread alone'),
   BATCH_MIN_ROWS_PER_WORKER: Setting.int(200_000, 1, 1_000_000_000, 'Lake rows per worker below which fewer workers are started'),
   BATCH_VERIFY_FILES: Setting.bool(true, 'Check every lake file against the SHA-256 and size in its manifest entry'),
   ARCHIVER_ENABLED: Setting.bool(true, 'Run the archiver (log -> lake) in this process'),
