@@ -9,7 +9,7 @@ import { ViewOracle } from './oracle';
 import { CheckTally, cellsByKey } from './oracle-check';
 import { EXACT_VIEWS } from './oracle-views';
 import { createPrng, type Prng } from './prng';
-import { type RebuildOutcome, runRebuild } from './rebuild-process';
+import { REBUILD_PHASES, type RebuildOutcome, runRebuild } from './rebuild-process';
 import { boundsText, coveredBounds, ServedAnswers } from './served-answers';
 import { sleep } from './service-process';
 
@@ -32,7 +32,8 @@ export interface ChaosRunOptions {
   readonly lateShare?: number;
   /**
    * Kappa rebuilds (`tandem rebuild --from log`) launched during the run, one at a time at
-   * random moments; about half are SIGKILLed at a random point. Default none.
+   * random moments; about half of all but the first are SIGKILLed in a random phase (plan,
+   * scan, write, flip). Default none.
    */
   readonly rebuilds?: number;
   readonly log?: (line: string) => void;
@@ -110,10 +111,11 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
     while (sent < ordered.length || faults.speed + faults.archiver + faults.batch < options.faults || rebuildsLaunched < rebuildsWanted) {
       if (rebuilding === undefined && rebuildsLaunched < rebuildsWanted && Date.now() >= nextRebuildAt) {
         const view = prng.pick(views).name;
-        const killAfterMs = prng.chance(0.5) ? prng.int(500, 6_000) : undefined;
+        // The first rebuild of a run always finishes, so every run has one that flips.
+        const kill = rebuildsLaunched > 0 && prng.chance(0.5) ? { phase: prng.pick(REBUILD_PHASES), afterMs: prng.int(0, 300) } : undefined;
         rebuildsLaunched++;
-        say(`rebuild ${rebuildsLaunched}/${rebuildsWanted}: ${view} from the log${killAfterMs === undefined ? '' : `, SIGKILL after ${killAfterMs} ms`} (sent ${sent})`);
-        rebuilding = runRebuild({ view, env: cluster.commonEnv, logFile: `${cluster.workDir}/rebuild.log`, killAfterMs }).then(({ outcome, detail }) => {
+        say(`rebuild ${rebuildsLaunched}/${rebuildsWanted}: ${view} from the log${kill === undefined ? '' : `, SIGKILL ${kill.afterMs} ms into ${kill.phase}`} (sent ${sent})`);
+        rebuilding = runRebuild({ view, env: cluster.commonEnv, logFile: `${cluster.workDir}/rebuild.log`, kill }).then(({ outcome, detail }) => {
           rebuilds[outcome]++;
           if (outcome === 'failed') tally.fail(view, detail, 'rebuild');
           say(detail);

@@ -6,34 +6,49 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 export type RebuildOutcome = 'completed' | 'killed' | 'failed';
 
+/** Phases of a run as the command reports them on stderr (`[batch] <phase> ...`). */
+export const REBUILD_PHASES = ['plan', 'scan', 'write', 'flip'] as const;
+
+export interface RebuildKill {
+  /** The phase whose start arms the kill. */
+  readonly phase: (typeof REBUILD_PHASES)[number];
+  /** Delay after the phase starts. */
+  readonly afterMs: number;
+}
+
 /**
  * `tandem rebuild --view V --from log` as an operator would run it against the cluster: a
- * process of its own, with the cluster's settings, optionally SIGKILLed after `killAfterMs`
- * (a rebuild dying at any point must leave the serving version intact and the next run right).
+ * process of its own, with the cluster's settings, optionally SIGKILLed `afterMs` into a phase
+ * of its run (a rebuild dying at any point must leave the serving version intact and the
+ * next run right).
  */
 export function runRebuild(options: {
   readonly view: string;
   readonly env: Record<string, string>;
   readonly logFile: string;
-  readonly killAfterMs?: number;
+  readonly kill?: RebuildKill;
 }): Promise<{ outcome: RebuildOutcome; detail: string }> {
-  appendFileSync(options.logFile, `\n=== rebuild ${options.view} at ${new Date().toISOString()}${options.killAfterMs === undefined ? '' : `, SIGKILL after ${options.killAfterMs} ms`}\n`);
+  const { kill } = options;
+  appendFileSync(options.logFile, `\n=== rebuild ${options.view} at ${new Date().toISOString()}${kill === undefined ? '' : `, SIGKILL ${kill.afterMs} ms into ${kill.phase}`}\n`);
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'tools', 'run.js'), 'apps/tandem/src/main.ts', 'rebuild', '--view', options.view, '--from', 'log', '--wait', '--no-progress'],
+    // Without a terminal the command reports each phase in a line on stderr: the kill's cue.
+    [path.join(ROOT, 'tools', 'run.js'), 'apps/tandem/src/main.ts', 'rebuild', '--view', options.view, '--from', 'log', '--wait'],
     { cwd: ROOT, env: { ...process.env, ...options.env, BATCH_WORKERS: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   let killed = false;
-  const timer =
-    options.killAfterMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          killed = true;
-          child.kill('SIGKILL');
-        }, options.killAfterMs);
+  let timer: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (kill !== undefined && timer === undefined && output.includes(`[batch] ${kill.phase} `)) {
+      timer = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, kill.afterMs);
+    }
+  });
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
