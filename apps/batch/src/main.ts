@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadBatchConfig } from '@tandem/batch';
-import { ConfigError } from '@tandem/platform';
+import { runService } from '@tandem/platform';
 import { AppModule } from './app.module';
 
 /**
@@ -10,23 +10,8 @@ import { AppModule } from './app.module';
  * stops the process before anything connects. SIGTERM/SIGINT let a run in progress end (it
  * is invisible until its flip), flush the archiver and close the connections.
  */
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadBatchConfig(process.env, { requireKafka: true });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tandem batch: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+runService('batch', () => loadBatchConfig(process.env, { requireKafka: true }), async (config) => {
   const app = await NestFactory.create(AppModule.with(config), { logger: ['error', 'warn', 'log'] });
   app.enableShutdownHooks();
   await app.listen(config.port);
-}
-
-main().catch((error) => {
-  process.stderr.write(`tandem batch: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
 });

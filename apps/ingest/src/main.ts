@@ -1,24 +1,14 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { IngestMetrics, IngestService, loadIngestConfig, startIngestEdge } from '@tandem/ingest';
-import { ConfigError, KafkaLog } from '@tandem/platform';
+import { KafkaLog, runService } from '@tandem/platform';
 
 /**
  * The ingest service: REST and gRPC publishing into Kafka. Settings come from the environment
  * (INGEST_SETTINGS in @tandem/ingest); a bad one stops the process before anything connects.
  * It starts even when Kafka is down, answering 503 with Retry-After until Kafka answers.
  */
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadIngestConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tandem ingest: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+runService('ingest', () => loadIngestConfig(process.env), async (config) => {
   const logger = new Logger('Ingest');
   const log = new KafkaLog({ ...config.kafka, clientId: config.kafka.clientId ?? 'tandem-ingest' });
   const metrics = new IngestMetrics();
@@ -41,21 +31,9 @@ async function main(): Promise<void> {
     maxBodyBytes: config.maxBodyBytes,
   });
   logger.log(`REST on ${config.host}:${config.port} (OpenAPI at /docs), gRPC on ${config.host}:${edge.grpcPort}${config.apiKeys.length > 0 ? ', API keys required' : ''}`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: stopping`);
+  return async () => {
     await edge.close();
     await ingest.close();
     await log.close();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((error) => {
-  process.stderr.write(`tandem ingest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
 });

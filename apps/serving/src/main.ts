@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { agreeOnSetting, CHUNK_SIZE_SETTING, ConfigError, openDatabase } from '@tandem/platform';
+import { agreeOnSetting, CHUNK_SIZE_SETTING, openDatabase, runService } from '@tandem/platform';
 import { loadServingConfig, QueryService, startServingEdge } from '@tandem/serving';
 
 /**
@@ -8,17 +8,7 @@ import { loadServingConfig, QueryService, startServingEdge } from '@tandem/servi
  * batch and speed views. Settings come from the environment (SERVING_SETTINGS in
  * @tandem/serving); a bad one stops the process before anything connects.
  */
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadServingConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tandem serving: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+runService('serving', () => loadServingConfig(process.env), async (config) => {
   const logger = new Logger('Serving');
   const db = await openDatabase({ ...config.database, applicationName: 'tandem-serving' });
   // Every service must split offsets into the same chunks, or the merge would double count.
@@ -43,20 +33,8 @@ async function main(): Promise<void> {
     rateLimit: config.rateLimit,
   });
   logger.log(`REST on ${config.host}:${config.port} (OpenAPI at /docs), gRPC on ${config.host}:${edge.grpcPort}${config.apiKeys.length > 0 ? ', API keys required' : ''}`);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: stopping`);
+  return async () => {
     await edge.close();
     await db.close();
-    process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((error) => {
-  process.stderr.write(`tandem serving: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
 });

@@ -8,5 +8,6 @@ export * from './datasets/flights-parquet';
 export * from './lake';
 export * from './embedded-log';
 export * from './process/child-process';
+export * from './process/service-main';
 export * from './postgres/postgres-server';
 export * from './edge';
