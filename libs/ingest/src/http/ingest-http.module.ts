@@ -3,11 +3,10 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ApiKeys } from '@tandem/platform';
-import { EdgeMetrics } from '@tandem/platform';
+import { DEPENDENCY_PROBE, type DependencyProbe, EdgeHealthController, EdgeMetrics } from '@tandem/platform';
 import type { RateLimit } from '@tandem/platform';
 import { IngestService } from '../ingest-service';
 import { ApiKeyGuard } from '@tandem/platform';
-import { HealthController } from './health.controller';
 import { IngestErrorFilter } from './ingest-error.filter';
 import { StreamsController } from './streams.controller';
 
@@ -34,11 +33,20 @@ export class IngestHttpModule {
         TerminusModule.forRoot({ logger: false }),
         ...(limited ? [ThrottlerModule.forRoot({ throttlers: [{ ttl: options.rateLimit.windowMs, limit: options.rateLimit.limit }] })] : []),
       ],
-      controllers: [StreamsController, HealthController],
+      controllers: [StreamsController, EdgeHealthController],
       providers: [
         { provide: IngestService, useValue: options.ingest },
         { provide: ApiKeys, useValue: options.apiKeys },
         { provide: EdgeMetrics, useValue: options.metrics },
+        {
+          provide: DEPENDENCY_PROBE,
+          useValue: {
+            name: 'log',
+            check: async () => {
+              if (!(await options.ingest.ping())) throw new Error('the log (Kafka) does not answer');
+            },
+          } satisfies DependencyProbe,
+        },
         { provide: APP_FILTER, useClass: IngestErrorFilter },
         ...guards,
       ],

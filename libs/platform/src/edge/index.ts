@@ -6,3 +6,4 @@ export * from './fixed-window-limiter';
 export * from './grpc-edge';
 export * from './route-access';
 export * from './api-key.guard';
+export * from './edge-health.controller';

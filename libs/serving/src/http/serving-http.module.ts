@@ -3,11 +3,10 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ApiKeys } from '@tandem/platform';
-import { EdgeMetrics } from '@tandem/platform';
+import { DEPENDENCY_PROBE, type DependencyProbe, EdgeHealthController, EdgeMetrics } from '@tandem/platform';
 import type { RateLimit } from '@tandem/platform';
 import { QueryService } from '../query-service';
 import { ApiKeyGuard } from '@tandem/platform';
-import { HealthController } from './health.controller';
 import { ServingErrorFilter } from './serving-error.filter';
 import { ViewsController } from './views.controller';
 
@@ -34,11 +33,12 @@ export class ServingHttpModule {
         TerminusModule.forRoot({ logger: false }),
         ...(limited ? [ThrottlerModule.forRoot({ throttlers: [{ ttl: options.rateLimit.windowMs, limit: options.rateLimit.limit }] })] : []),
       ],
-      controllers: [ViewsController, HealthController],
+      controllers: [ViewsController, EdgeHealthController],
       providers: [
         { provide: QueryService, useValue: options.queries },
         { provide: ApiKeys, useValue: options.apiKeys },
         { provide: EdgeMetrics, useValue: options.metrics },
+        { provide: DEPENDENCY_PROBE, useValue: { name: 'postgres', check: () => options.queries.ping() } satisfies DependencyProbe },
         { provide: APP_FILTER, useClass: ServingErrorFilter },
         ...guards,
       ],

@@ -1,21 +1,31 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { EdgeMetrics } from '@tandem/platform';
-import { QueryService } from '../query-service';
-import { PublicRoute } from '@tandem/platform';
+import { SkipThrottle } from '@nestjs/throttler';
+import { EdgeMetrics } from './edge-metrics';
+import { PublicRoute } from './route-access';
 
-/** Liveness/readiness (PostgreSQL reachable) and Prometheus metrics; open, not rate limited. */
+/**
+ * What a service edge depends on to answer (PostgreSQL for serving, the log for ingest): a
+ * name and a check that resolves when it answers and rejects with the reason when not.
+ */
+export interface DependencyProbe {
+  readonly name: string;
+  check(): Promise<void>;
+}
+
+export const DEPENDENCY_PROBE = Symbol('DEPENDENCY_PROBE');
+
+/** Readiness (the dependency answers), liveness and Prometheus metrics; open, not rate limited. */
 @ApiExcludeController()
 @PublicRoute()
 @SkipThrottle()
 @Controller()
-export class HealthController {
+export class EdgeHealthController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
-    @Inject(QueryService) private readonly queries: QueryService,
+    @Inject(DEPENDENCY_PROBE) private readonly probe: DependencyProbe,
     @Inject(EdgeMetrics) private readonly metrics: EdgeMetrics,
   ) {}
 
@@ -24,9 +34,9 @@ export class HealthController {
   check() {
     return this.health.check([
       async () => {
-        const indicator = this.indicators.check('postgres');
+        const indicator = this.indicators.check(this.probe.name);
         try {
-          await this.queries.ping();
+          await this.probe.check();
           return indicator.up();
         } catch (error) {
           return indicator.down({ message: (error as Error).message });
