@@ -212,11 +212,19 @@ export class EmbeddedConsumer implements LogConsumer, GroupMember {
     return delay;
   }
 
+  /**
+   * How long until a partition waiting out its backoff may reload its start offset; 0 when
+   * one already may (its time can pass between `loadPositions` and here: sleeping without a
+   * timeout then would strand it until the next append).
+   */
   private nextRetryDelay(): number | undefined {
     const now = Date.now();
     let soonest: number | undefined;
-    for (const at of this.retryAt.values()) if (at > now && (soonest === undefined || at < soonest)) soonest = at;
-    return soonest === undefined ? undefined : soonest - now;
+    for (const [key, at] of this.retryAt) {
+      if (this.positions.get(key) !== undefined) continue;
+      if (soonest === undefined || at < soonest) soonest = at;
+    }
+    return soonest === undefined ? undefined : Math.max(0, soonest - now);
   }
 
   private sleep(ms?: number): Promise<void> {

@@ -142,6 +142,40 @@ describe('EmbeddedLog', () => {
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
+  it('reloads a failed partition when its backoff ends while the loop decides how long to sleep', async () => {
+    // A clock that jumps 60 ms per reading after the failure: the backoff (100 ms) ends between
+    // the loop's check for partitions to reload and its choice of how long to sleep, and no
+    // further append comes to wake it.
+    const realNow = Date.now.bind(Date);
+    let clock: number | undefined;
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => (clock === undefined ? realNow() : (clock += 60)));
+    try {
+      const log = await open();
+      await (await log.admin()).ensureTopic('t', 1);
+      const producer = await log.producer();
+      await producer.send('t', Array.from({ length: 4 }, (_, i) => ({ key: null, value: String(i), partition: 0 })));
+      let committed = 0;
+      const consumer = log.consumer();
+      await consumer.start({
+        groupId: 'g',
+        topics: ['t'],
+        startOffsets: async (assigned) => new Map(assigned.map((tp) => [partitionKey(tp), committed])),
+        eachBatch: async (batch) => {
+          if (clock === undefined) {
+            clock = realNow();
+            throw new Error('store unavailable');
+          }
+          committed = batch.records.at(-1)!.offset + 1;
+        },
+      });
+      for (let polls = 0; committed < 4 && polls < 400; polls++) await new Promise((resolve) => setTimeout(resolve, 5));
+      await consumer.stop();
+      expect(committed).toBe(4);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('shares partitions in a group (range assignment) and rebalances as members join and leave', async () => {
     const log = await open();
     await (await log.admin()).ensureTopic('t', 4);
