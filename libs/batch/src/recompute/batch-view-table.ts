@@ -7,12 +7,17 @@ import type { MergedCell } from './cell-merger';
 
 /**
  * A batch view version is read through one relation, `tandem_bv_<view>_<version>`, with the
- * columns (key text, bucket bigint, state jsonb, events bigint), one row per (key, bucket):
+ * columns (key text, bucket bigint, state json, events bigint), one row per (key, bucket):
  *
  * - a full version is a table with that name, PRIMARY KEY (key, bucket);
  * - an incremental version is a view with that name over a base table (an earlier full
  *   version's) and its own delta table `tandem_bvd_<view>_<version>` of the cells changed
  *   since that base, whose rows replace the base's.
+ *
+ * States are `json`, not `jsonb`: written once per version and read whole or one aggregate at
+ * a time, they gain nothing from jsonb's binary form, which costs most of a COPY's work to
+ * build. Versions written before may hold `jsonb` states; reads and the incremental path
+ * (`copyUnchangedRows`, `createVersionView`) accept either.
  *
  * Tables are filled with COPY and indexed after the load (building a B-tree over sorted input
  * beats maintaining it row by row), and serving never sees them before the flip.
@@ -39,12 +44,12 @@ export function tableIdentifier(name: string): string {
 }
 
 export async function createVersionTable(client: PoolClient, table: string): Promise<void> {
-  await client.query(`CREATE TABLE ${tableIdentifier(table)} (key text NOT NULL, bucket bigint NOT NULL, state jsonb NOT NULL, events bigint NOT NULL)`);
+  await client.query(`CREATE TABLE ${tableIdentifier(table)} (key text NOT NULL, bucket bigint NOT NULL, state json NOT NULL, events bigint NOT NULL)`);
 }
 
 /**
  * Adds the primary key once the table is loaded, and statistics for the planner: of the
- * columns queries select rows by, not of the states (sampling jsonb sketches costs more than
+ * columns queries select rows by, not of the states (sampling the states' sketches costs more than
  * the rest of ANALYZE, and no query filters on a state).
  */
 export async function sealVersionTable(client: PoolClient, table: string): Promise<void> {
@@ -124,7 +129,7 @@ export async function copyCells(
 
 /**
  * COPYs blocks of lines into a table over several connections at once: PostgreSQL parses each
- * COPY's rows (the jsonb states above all) in its own backend, so one large view loads on
+ * COPY's rows (checking the JSON states above all) in its own backend, so one large view loads on
  * several cores. Each block goes to whichever COPY is ready for more. The table must not be
  * visible to readers yet (the caller makes it so), since the COPYs commit one by one.
  */
@@ -196,7 +201,7 @@ export async function copyUnchangedRows(client: PoolClient, from: string, into: 
   const dst = tableIdentifier(into);
   const result = await client.query(
     `INSERT INTO ${dst} (key, bucket, state, events)
-     SELECT p.key, p.bucket, p.state, p.events FROM ${src} p
+     SELECT p.key, p.bucket, p.state::json, p.events FROM ${src} p
       WHERE NOT EXISTS (SELECT 1 FROM ${dst} n WHERE n.key = p.key AND n.bucket = p.bucket)`,
   );
   return result.rowCount ?? 0;
@@ -207,9 +212,9 @@ export async function createVersionView(client: PoolClient, name: string, base: 
   const d = tableIdentifier(delta);
   await client.query(
     `CREATE VIEW ${tableIdentifier(name)} AS
-       SELECT key, bucket, state, events FROM ${d}
+       SELECT key, bucket, state::json AS state, events FROM ${d}
        UNION ALL
-       SELECT b.key, b.bucket, b.state, b.events FROM ${tableIdentifier(base)} b
+       SELECT b.key, b.bucket, b.state::json, b.events FROM ${tableIdentifier(base)} b
         WHERE NOT EXISTS (SELECT 1 FROM ${d} x WHERE x.key = b.key AND x.bucket = b.bucket)`,
   );
 }

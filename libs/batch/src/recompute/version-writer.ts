@@ -34,7 +34,7 @@ export interface WrittenVersion {
 /**
  * A full version is loaded over one COPY connection per this many bytes of lines, up to
  * `MAX_COPY_CONNECTIONS` (when the pool has them to spare). PostgreSQL's work follows the
- * bytes (parsing the jsonb states above all), so views written at the same time finish
+ * bytes (checking the JSON states above all), so views written at the same time finish
  * their COPYs at about the same time and build their indexes side by side, rather than one
  * large view's load and indexes running alone at the end.
  */

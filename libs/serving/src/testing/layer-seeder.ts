@@ -89,7 +89,7 @@ export class LayerSeeder {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`CREATE TABLE "${table}" (key text NOT NULL, bucket bigint NOT NULL, state jsonb NOT NULL, events bigint NOT NULL, PRIMARY KEY (key, bucket))`);
+      await client.query(`CREATE TABLE "${table}" (key text NOT NULL, bucket bigint NOT NULL, state json NOT NULL, events bigint NOT NULL, PRIMARY KEY (key, bucket))`);
       await insertRows(client, `"${table}"`, ['key', 'bucket', 'state', 'events'], seed.rows.map((r) => [r.key, r.bucket, JSON.stringify(r.state), r.events]));
       // Indexed as the batch layer seals a version: by key (the primary key) and by bucket.
       await client.query(`CREATE INDEX ON "${table}" ("bucket")`);
