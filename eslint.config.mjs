@@ -24,7 +24,7 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: false,
-          allow: ['@tandem/transforms/testing'],
+          allow: ['@tandem/transforms/testing', '@tandem/platform/lake'],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:adapter', 'type:domain', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:contracts', 'type:testing'] },

@@ -1,5 +1,5 @@
 import type { StreamContract } from '@tandem/contracts';
-import { type LakeStorage, type ManifestEntry, readLakeEntryColumns, visitLakeEvents } from '@tandem/platform';
+import { type LakeStorage, type ManifestEntry, readLakeEntryColumns, visitLakeEvents } from '@tandem/platform/lake';
 import { type AnyView, viewByName } from '@tandem/transforms';
 import { LakeScan, type ScanOutput, type ScanProgress, type ScanTask } from './lake-scan';
 

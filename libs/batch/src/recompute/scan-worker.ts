@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { streamByName } from '@tandem/contracts';
-import { type LakeSettings, lakeStorageFromSettings, type ManifestEntry } from '@tandem/platform';
+import { type LakeSettings, lakeStorageFromSettings, type ManifestEntry } from '@tandem/platform/lake';
 import { LakeScan } from './lake-scan';
 import { encodeScan, transferablesOf } from './scan-cells';
 import { catalogViewsOf, foldFiles, type ScanJob } from './scan-job';

@@ -1,6 +1,13 @@
-import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { TandemError } from '../errors/tandem-error';
 import { assertLakePath, assertLakePrefix, LakeObjectNotFoundError, LakeStorageError, type LakeStorage } from './lake-storage';
+
+// The Azure SDK is loaded when an Azure lake is first used, not with the module: the lake's
+// readers (a scan worker above all) should not pay for it when the lake is a directory.
+type AzureSdk = typeof import('@azure/storage-blob');
+let azureSdk: AzureSdk | undefined;
+const sdk = (): AzureSdk => (azureSdk ??= require('@azure/storage-blob') as AzureSdk);
+const isRestError = (error: unknown): error is InstanceType<AzureSdk['RestError']> => error instanceof sdk().RestError;
 
 export interface AzureBlobLakeOptions {
   /** A storage account connection string (account key or SAS); or pass `containerClient`. */
@@ -47,7 +54,7 @@ export class AzureBlobLakeStorage implements LakeStorage {
     }
     if (problems.length > 0) throw new TandemError(problems.join('; '), false);
     this.container =
-      options.containerClient ?? BlobServiceClient.fromConnectionString(options.connectionString!).getContainerClient(options.container!);
+      options.containerClient ?? sdk().BlobServiceClient.fromConnectionString(options.connectionString!).getContainerClient(options.container!);
     this.prefix = options.prefix ? `${options.prefix}/` : '';
     this.location = `azure://${this.container.accountName}/${this.container.containerName}/${this.prefix}`;
   }
@@ -64,7 +71,7 @@ export class AzureBlobLakeStorage implements LakeStorage {
       return true;
     } catch (error) {
       const rest = (error as LakeStorageError).cause;
-      if (rest instanceof RestError && (rest.statusCode === 409 || rest.statusCode === 412)) return false;
+      if (isRestError(rest) && (rest.statusCode === 409 || rest.statusCode === 412)) return false;
       throw error;
     }
   }
@@ -102,11 +109,11 @@ export class AzureBlobLakeStorage implements LakeStorage {
       return await run();
     } catch (error) {
       if (error instanceof TandemError) throw error;
-      if (error instanceof RestError && error.statusCode === 404 && operation === 'get') throw new LakeObjectNotFoundError(path, this.location);
-      const status = error instanceof RestError ? error.statusCode : undefined;
+      if (isRestError(error) && error.statusCode === 404 && operation === 'get') throw new LakeObjectNotFoundError(path, this.location);
+      const status = isRestError(error) ? error.statusCode : undefined;
       // Throttling, timeouts and server errors pass; a bad request or a denied one does not.
       const retriable = status === undefined || status === 408 || status === 429 || status >= 500;
-      const code = error instanceof RestError && error.code ? ` (${error.code})` : '';
+      const code = isRestError(error) && error.code ? ` (${error.code})` : '';
       throw new LakeStorageError(`lake ${operation} ${path} in ${this.location} failed${code}: ${(error as Error).message}`, retriable, { cause: error });
     }
   }
