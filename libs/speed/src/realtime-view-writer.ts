@@ -121,7 +121,7 @@ const READ_OPEN_CHUNKS = `
 const UPSERT_MERGED_ROWS = `
   INSERT INTO tandem_realtime (view, transform_version, key, bucket, partition, chunk, state, events)
   SELECT v, t, k, b, p, c, s, e
-  FROM json_to_recordset($1::json) AS x(v text, t text, k text, b bigint, p int, c bigint, s json, e bigint)
+  FROM json_to_recordset($1::json) AS x(v text, t text, k text, b bigint, p int, c bigint, s jsonb, e bigint)
   ON CONFLICT (view, transform_version, partition, chunk, bucket, key)
   DO UPDATE SET state = EXCLUDED.state, events = EXCLUDED.events`;
 

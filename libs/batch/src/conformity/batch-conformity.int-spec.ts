@@ -117,7 +117,7 @@ it('compares the newly covered chunks with the speed layer, reports drift and pu
   );
   const altered = target.rows[0];
   await env.db.pool.query(
-    `UPDATE tandem_realtime SET state = jsonb_set(state::jsonb, '{requests}', to_jsonb((state->>'requests')::int + 1))::json
+    `UPDATE tandem_realtime SET state = jsonb_set(state, '{requests}', to_jsonb((state->>'requests')::int + 1))
       WHERE view = $1 AND partition = 1 AND chunk = $2 AND key = $3 AND bucket = $4`,
     [requestsPerStatusHour.name, altered.chunk, altered.key, altered.bucket],
   );

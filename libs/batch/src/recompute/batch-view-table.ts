@@ -14,10 +14,12 @@ import type { MergedCell } from './cell-merger';
  *   version's) and its own delta table `tandem_bvd_<view>_<version>` of the cells changed
  *   since that base, whose rows replace the base's.
  *
- * States are `json`, not `jsonb`: written once per version and read whole or one aggregate at
- * a time, they gain nothing from jsonb's binary form, which costs most of a COPY's work to
- * build. Versions written before may hold `jsonb` states; reads and the incremental path
- * (`copyUnchangedRows`, `createVersionView`) accept either.
+ * States are `json`, not `jsonb`: jsonb's binary form costs most of a COPY's work to build,
+ * and a version's states are written once while serving reads them once per version when it
+ * caches them (a top-N's `state -> 'name'` parses each row's text, slower than jsonb's
+ * lookup; the realtime rows, read on every query, stay jsonb). Versions written before may
+ * hold `jsonb` states; reads and the incremental path (`copyUnchangedRows`,
+ * `createVersionView`) accept either.
  *
  * Tables are filled with COPY and indexed after the load (building a B-tree over sorted input
  * beats maintaining it row by row), and serving never sees them before the flip.
