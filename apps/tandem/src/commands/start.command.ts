@@ -56,7 +56,7 @@ export function registerStartCommand(program: Command): void {
         const r = qs.replay.status();
         const last = qs.batchRuns[qs.batchRuns.length - 1];
         const sim = r.simulatedNow === null ? '-' : new Date(r.simulatedNow).toISOString().slice(0, 16).replace('T', ' ');
-        console.log(`[status] replayed ${r.published} flights (clock ${sim})${r.done ? ', replay done' : ''}; batch runs: ${qs.batchRuns.length}${last?.error ? ` (last failed: ${last.error})` : ''}`);
+        console.log(`[status] replayed ${r.published} flights (clock ${sim})${r.done ? ', replay done' : ''}; batch runs: ${qs.batchRunTotals.completed}${qs.batchRunTotals.failed > 0 ? ` (+${qs.batchRunTotals.failed} failed)` : ''}${last?.error ? ` (last failed: ${last.error})` : ''}`);
       }, 10_000);
       let stopping = false;
       const stop = async (signal: string) => {

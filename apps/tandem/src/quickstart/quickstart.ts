@@ -60,7 +60,10 @@ export interface Quickstart {
   readonly databaseUrl: string;
   readonly logKind: 'kafka' | 'embedded';
   readonly replay: LiveReplay;
+  /** The last 20 batch runs. */
   readonly batchRuns: readonly BatchRunRecord[];
+  /** Batch runs since the start, all of them. */
+  readonly batchRunTotals: { readonly completed: number; readonly failed: number };
   stop(): Promise<void>;
 }
 
@@ -123,13 +126,18 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
     });
     stack.push(() => batch.close());
     const batchRuns: BatchRunRecord[] = [];
+    const batchRunTotals = { completed: 0, failed: 0 };
     let batchRunning: Promise<void> | undefined;
     const runBatch = () => {
       if (batchRunning) return;
       batchRunning = batch
         .run({ mode: 'incremental' })
-        .then((summary) => void batchRuns.push({ at: new Date().toISOString(), summary }))
+        .then((summary) => {
+          batchRunTotals.completed++;
+          batchRuns.push({ at: new Date().toISOString(), summary });
+        })
         .catch((error: Error) => {
+          batchRunTotals.failed++;
           batchRuns.push({ at: new Date().toISOString(), error: error.message });
           say(`batch run failed: ${error.message}`);
         })
@@ -206,6 +214,7 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
       logKind: log.kind,
       replay: started,
       batchRuns,
+      batchRunTotals,
       stop: stopAll,
     };
   } catch (error) {
