@@ -1,4 +1,5 @@
 export * from './algebra/aggregator';
+export { JsonWriter } from './algebra/json-text';
 export * from './index-aggregators';
 export * from './views/granularity';
 export * from './views/record';

@@ -1,4 +1,10 @@
 import { aggregator, type Aggregator, type Json, StateDecodeError } from '../algebra/aggregator';
+import type { JsonWriter } from '../algebra/json-text';
+
+const writeNumber = (s: number, out: JsonWriter) => {
+  out.number(s);
+  return true;
+};
 
 /**
  * Exact numeric aggregates: count, sum, min, max, mean.
@@ -33,6 +39,7 @@ export function count<E = unknown>(): Aggregator<E, number, number> {
     add: (acc) => acc + 1,
     present: (s) => s,
     encode: (s) => s,
+    writeJson: writeNumber,
     decode: (j) => decodeNumber('count', j),
   });
 }
@@ -53,6 +60,7 @@ export function sum<E>(of: NumberOf<E>): Aggregator<E, number, number> {
     },
     present: (s) => s,
     encode: (s) => s,
+    writeJson: writeNumber,
     decode: (j) => decodeNumber('sum', j),
   });
 }
@@ -74,6 +82,11 @@ function extremum<E>(kind: 'min' | 'max', of: NumberOf<E>): Aggregator<E, number
     },
     present: (s) => s,
     encode: (s) => s,
+    writeJson: (s, out) => {
+      if (s === null) out.raw('null');
+      else out.number(s);
+      return true;
+    },
     decode: (j) => decodeOptionalNumber(kind, j),
   });
 }
@@ -114,6 +127,14 @@ export function mean<E>(of: NumberOf<E>): Aggregator<E, MeanState, number | null
     },
     present: (s) => (s.count === 0 ? null : s.sum / s.count),
     encode: (s) => [s.sum, s.count],
+    writeJson: (s, out) => {
+      out.raw('[');
+      out.number(s.sum);
+      out.raw(',');
+      out.number(s.count);
+      out.raw(']');
+      return true;
+    },
     decode: (j) => {
       if (!Array.isArray(j) || j.length !== 2) {
         throw new StateDecodeError(`mean: expected [sum, count], got ${JSON.stringify(j)}`);

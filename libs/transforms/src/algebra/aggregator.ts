@@ -1,3 +1,5 @@
+import { jsonWriter, type JsonWriter } from './json-text';
+
 /**
  * The aggregation algebra (DESIGN.md section 3), after Algebird's `Aggregator`:
  * `lift` prepares one input as a state, `plus` is a commutative monoid on states with
@@ -36,6 +38,17 @@ export interface Aggregator<I, S, O> {
    * states can be compared for exact equality (conformity checks, oracle tests).
    */
   readonly encode: (state: S) => Json;
+  /**
+   * `JSON.stringify(encode(state))`, the text both layers store, written directly: the same
+   * characters, without building the JSON value first (the built-in aggregators write their
+   * constant parts once and skip the per-object work of `JSON.stringify`).
+   */
+  readonly encodeText: (state: S) => string;
+  /**
+   * Writes `encodeText(state)` into `out` (how records and counted states write their
+   * parts); false, writing nothing, when the encoding has no JSON text (is undefined).
+   */
+  readonly writeJson: (state: S, out: JsonWriter) => boolean;
   /** Inverse of `encode`; rejects malformed input with an error that says what is wrong. */
   readonly decode: (json: Json) => S;
 }
@@ -60,6 +73,8 @@ export interface AggregatorSpec<I, S, O> {
   readonly plusInto?: (acc: S, b: S) => S;
   readonly present: (state: S) => O;
   readonly encode: (state: S) => Json;
+  /** Must write `JSON.stringify(encode(state))`; derived from `encode` when not given. */
+  readonly writeJson?: (state: S, out: JsonWriter) => boolean;
   readonly decode: (json: Json) => S;
 }
 
@@ -67,6 +82,15 @@ export interface AggregatorSpec<I, S, O> {
 export function aggregator<I, S, O>(spec: AggregatorSpec<I, S, O>): Aggregator<I, S, O> {
   const plus = spec.plus;
   const lift = spec.lift;
+  const encode = spec.encode;
+  const writeJson =
+    spec.writeJson ??
+    ((state: S, out: JsonWriter) => {
+      const text = JSON.stringify(encode(state)) as string | undefined;
+      if (text === undefined) return false;
+      out.raw(text);
+      return true;
+    });
   return Object.freeze({
     kind: spec.kind,
     params: Object.freeze({ ...(spec.params ?? {}) }),
@@ -77,6 +101,16 @@ export function aggregator<I, S, O>(spec: AggregatorSpec<I, S, O>): Aggregator<I
     plusInto: spec.plusInto ?? plus,
     present: spec.present,
     encode: spec.encode,
+    encodeText: (state: S) => {
+      if (!jsonWriter.start()) return JSON.stringify(encode(state));
+      try {
+        // Text with characters outside ASCII, or none at all, comes from JSON.stringify itself.
+        return (writeJson(state, jsonWriter) ? jsonWriter.text() : undefined) ?? JSON.stringify(encode(state));
+      } finally {
+        jsonWriter.finish();
+      }
+    },
+    writeJson,
     decode: spec.decode,
   });
 }

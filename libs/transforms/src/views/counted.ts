@@ -36,6 +36,20 @@ export function countedAggregator<E, S, O>(agg: Aggregator<E, S, O>): CountedAgg
     },
     present: (s) => agg.present(s.state),
     encode: (s) => ({ s: agg.encode(s.state), n: s.events }),
+    writeJson: (s, out) => {
+      const start = out.position;
+      out.raw('{"s":');
+      if (agg.writeJson(s.state, out)) {
+        out.raw(',"n":');
+      } else {
+        // JSON.stringify leaves out a property whose value has no JSON form.
+        out.truncate(start);
+        out.raw('{"n":');
+      }
+      out.number(s.events);
+      out.raw('}');
+      return true;
+    },
     decode: (j: Json) => {
       const o = j as { readonly [k: string]: Json } | null;
       if (o === null || typeof o !== 'object' || Array.isArray(o) || typeof o['n'] !== 'number') {

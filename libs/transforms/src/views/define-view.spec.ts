@@ -51,6 +51,24 @@ describe('defineView', () => {
     expect(() => v.decodeKey('["only-one"]')).toThrow(/JSON array of 2 values/);
   });
 
+  it('gives every event the key text JSON.stringify would, whatever the memo of multi-dimension keys holds', () => {
+    const v = defineView(httpRequests, { ...base, key: { method: (e) => e.method, path: (e) => e.path, status: (e) => e.status } });
+    const plain = (e: HttpRequestEvent) => JSON.stringify([e.method, e.path, e.status].map(String));
+    // The log's own events twice (the second pass from the memo), then more distinct keys than
+    // the memo keeps, so it starts afresh midway, then the log's events again.
+    for (const e of [...events, ...events]) expect(v.keyOf(e)).toBe(plain(e));
+    for (let i = 0; i < 20_000; i++) {
+      const e = { ...events[i % events.length], path: `/generated/${i}` };
+      expect(v.keyOf(e)).toBe(plain(e));
+    }
+    for (const e of events) expect(v.keyOf(e)).toBe(plain(e));
+    // Numbers and their text are different memo entries with the same key; other values are not remembered.
+    const mixed = defineView(httpRequests, { ...base, key: { a: (e) => e.status, b: (e) => (e.bytes % 2 === 0 ? e.status : String(e.status)) } });
+    for (const e of events.slice(0, 500)) expect(mixed.keyOf(e)).toBe(JSON.stringify([String(e.status), String(e.status)]));
+    const odd = defineView(httpRequests, { ...base, key: { a: (e) => e.method, b: (e) => (e.bytes > 1000 ? (null as unknown as string) : e.method) } });
+    for (const e of events.slice(0, 500)) expect(odd.keyOf(e)).toBe(JSON.stringify([e.method, e.bytes > 1000 ? 'null' : e.method]));
+  });
+
   it('names views uniquely in the catalog', () => {
     expect(new Set(catalog.map((v) => v.name)).size).toBe(catalog.length);
     expect(() => viewByName('nope')).toThrow(/unknown view "nope"; known views: requests_per_url_minute/);
@@ -82,6 +100,28 @@ describe('the reference evaluator on the access log', () => {
       const value = requestsPerStatusHour.aggregator.present(cell.state);
       expect({ id, requests: value.requests, bytes: value.bytes }).toEqual({ id, requests: expected.get(id)!.n, bytes: expected.get(id)!.bytes });
     }
+  });
+
+  it('puts every event in its own bucket whatever the order of event times', () => {
+    const view = defineView(httpRequests, {
+      name: 'requests_by_status',
+      version: 1,
+      key: { status: (e: HttpRequestEvent) => e.status },
+      granularity: 'minute',
+      aggregates: { n: count() },
+    });
+    // Time order, reversed, shuffled, and times on and around bucket edges, fractional and negative.
+    const edges = [0, 1, 59_999, 60_000, 60_001, -1, -60_000, -60_001, 119_999.5, 60_000.25, 1e12 + 0.5];
+    const times = [...events.map((e) => e.ts), ...edges, ...events.map((e) => e.ts).reverse(), ...events.map((e, i) => events[(i * 7919) % events.length].ts)];
+    const acc = new ViewAccumulator(view, (e: { ts: number }) => e.ts);
+    const expected = new Map<string, number>();
+    for (const ts of times) {
+      const e = { ...events[0], ts };
+      acc.add(e);
+      const id = cellId(view.keyOf(e), bucketOf(ts, 'minute'));
+      expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    expect(new Map([...acc.cells()].map((c) => [cellId(c.key, c.bucket), view.aggregator.present(c.state).n as number]))).toEqual(expected);
   });
 
   it('gives the same cells whatever the split (batch shards, speed chunks)', () => {

@@ -63,6 +63,54 @@ export type AnyView = View<any, any, any>;
 
 const VIEW_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
+/** Keys a multi-dimension view remembers before starting afresh (bounds memory on high-cardinality keys). */
+const KEY_MEMO_LIMIT = 16_384;
+
+/**
+ * The JSON-array key of several dimensions, remembered by the dimension values: a view's
+ * events repeat few combinations (routes, status and method), and building the text costs
+ * more than finding it again. Values other than strings and numbers are not remembered.
+ */
+function memoisedKeyOf<E>(extractors: readonly Dimension<E>[]): (event: E) => string {
+  const depth = extractors.length;
+  const values: (string | number)[] = new Array(depth);
+  const encode = () => JSON.stringify(values.map(String));
+  // Maps by the first value, then the next, ...; the last level holds the key text.
+  type Level = Map<string | number, Level | string>;
+  let memo: Level = new Map();
+  let remembered = 0;
+  return (e: E) => {
+    let plain = true;
+    for (let d = 0; d < depth; d++) {
+      const v = extractors[d](e);
+      values[d] = v;
+      if (typeof v !== 'string' && typeof v !== 'number') plain = false;
+    }
+    if (!plain) return encode();
+    let level = memo;
+    for (let d = 0; d < depth - 1; d++) {
+      let next = level.get(values[d]) as Level | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(values[d], next);
+      }
+      level = next;
+    }
+    let key = level.get(values[depth - 1]) as string | undefined;
+    if (key === undefined) {
+      key = encode();
+      if (remembered >= KEY_MEMO_LIMIT) {
+        memo = new Map();
+        remembered = 0;
+      } else {
+        level.set(values[depth - 1], key);
+        remembered++;
+      }
+    }
+    return key;
+  };
+}
+
 export function defineView<C extends StreamContract, K extends string>(
   stream: C,
   options: ViewOptions<C, K>,
@@ -84,9 +132,7 @@ export function defineView<C extends StreamContract, K extends string>(
   // One dimension: the raw value is the key. Several: a JSON array, unambiguous for any value.
   const single = dimensions.length === 1;
   const encodeKey = (values: readonly (string | number)[]) => (single ? String(values[0]) : JSON.stringify(values.map(String)));
-  const keyOf = single
-    ? (e: E) => String(extractors[0](e))
-    : (e: E) => JSON.stringify(extractors.map((f) => String(f(e))));
+  const keyOf = single ? (e: E) => String(extractors[0](e)) : memoisedKeyOf(extractors);
   const decodeKey = (key: string): readonly string[] => {
     if (single) return [key];
     const parsed: unknown = JSON.parse(key);

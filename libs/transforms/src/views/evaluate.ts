@@ -1,5 +1,5 @@
 import type { AnyView, View } from './define-view';
-import { bucketOf } from './granularity';
+import { bucketOf, granularityMs } from './granularity';
 
 /**
  * The reference evaluator: applies a view to events and returns its cells (key, bucket,
@@ -20,6 +20,11 @@ export class ViewAccumulator<E, S, O> {
   private readonly buckets = new Map<number, Map<string, ViewCell<S>>>();
   private count = 0;
   private readonly eventTime: (event: E) => number;
+  private readonly bucketMs: number;
+  // The bucket of the last event: events arrive mostly in time order (a lake file, a
+  // partition of the log), so most find their bucket's cells without computing it.
+  private lastStart = NaN;
+  private lastCells: Map<string, ViewCell<S>> | undefined;
 
   constructor(
     readonly view: View<E, S, O>,
@@ -28,14 +33,23 @@ export class ViewAccumulator<E, S, O> {
   ) {
     const stream = view.stream;
     this.eventTime = eventTime ?? ((e: E) => stream.eventTime(e as never));
+    this.bucketMs = granularityMs(view.granularity);
   }
 
-  private cell(key: string, bucket: number): ViewCell<S> {
+  private cellsOf(bucket: number): Map<string, ViewCell<S>> {
     let byKey = this.buckets.get(bucket);
     if (byKey === undefined) {
       byKey = new Map();
       this.buckets.set(bucket, byKey);
     }
+    return byKey;
+  }
+
+  private cell(key: string, bucket: number): ViewCell<S> {
+    return this.cellIn(this.cellsOf(bucket), key, bucket);
+  }
+
+  private cellIn(byKey: Map<string, ViewCell<S>>, key: string, bucket: number): ViewCell<S> {
     let cell = byKey.get(key);
     if (cell === undefined) {
       cell = { key, bucket, state: this.view.aggregator.zero() };
@@ -49,7 +63,18 @@ export class ViewAccumulator<E, S, O> {
   add(event: E): boolean {
     const view = this.view;
     if (!view.accepts(event)) return false;
-    const cell = this.cell(view.keyOf(event), bucketOf(this.eventTime(event), view.granularity));
+    const ts = this.eventTime(event);
+    let bucket = this.lastStart;
+    let byKey = this.lastCells;
+    // Whole milliseconds in the last bucket's range have its start for bucket; anything else
+    // (another bucket, the first event, a fractional or NaN time) goes through bucketOf.
+    if (!(ts >= bucket && ts < bucket + this.bucketMs && Number.isInteger(ts)) || byKey === undefined) {
+      bucket = bucketOf(ts, view.granularity);
+      byKey = this.cellsOf(bucket);
+      this.lastStart = bucket;
+      this.lastCells = byKey;
+    }
+    const cell = this.cellIn(byKey, view.keyOf(event), bucket);
     cell.state = view.aggregator.add(cell.state, event);
     return true;
   }
@@ -75,6 +100,8 @@ export class ViewAccumulator<E, S, O> {
   clear(): void {
     this.buckets.clear();
     this.count = 0;
+    this.lastStart = NaN;
+    this.lastCells = undefined;
   }
 }
 

@@ -22,6 +22,12 @@ export function record<E, R extends AggregateRecord<E>>(fields: R): Aggregator<E
   const aggs = names.map((n) => fields[n]);
   const width = aggs.length;
   type A = unknown[];
+  // Assigning `__proto__` would set the prototype rather than define a property.
+  const plainNames = !names.includes('__proto__');
+  // The order JSON.stringify writes the encoded object's properties in (integer-like names
+  // first, in numeric order), as indexes into `names`, and each name as JSON text.
+  const textOrder = Object.keys(Object.fromEntries(names.map((n) => [n, 0]))).map((n) => names.indexOf(n));
+  const nameTexts = names.map((n) => `${JSON.stringify(n)}:`);
   const zero = (): A => aggs.map((a) => a.zero());
   return aggregator<E, S, O>({
     kind: 'record',
@@ -41,7 +47,30 @@ export function record<E, R extends AggregateRecord<E>>(fields: R): Aggregator<E
       return acc;
     },
     present: (s) => Object.fromEntries(names.map((n, i) => [n, aggs[i].present((s as unknown as A)[i])])) as unknown as O,
-    encode: (s) => Object.fromEntries(names.map((n, i) => [n, aggs[i].encode((s as unknown as A)[i])])) as Json,
+    encode: (s) => {
+      const a = s as unknown as A;
+      if (!plainNames) return Object.fromEntries(names.map((n, i) => [n, aggs[i].encode(a[i])])) as Json;
+      // Same object as fromEntries builds (own properties in `names` order), without the pairs.
+      const o: { [name: string]: Json } = {};
+      for (let i = 0; i < width; i++) o[names[i]] = aggs[i].encode(a[i]);
+      return o;
+    },
+    writeJson: (s, out) => {
+      const a = s as unknown as A;
+      out.raw('{');
+      let first = true;
+      for (let j = 0; j < width; j++) {
+        const i = textOrder[j];
+        const start = out.position;
+        if (!first) out.raw(',');
+        out.raw(nameTexts[i]);
+        // A field without JSON text is left out, as JSON.stringify leaves out undefined.
+        if (aggs[i].writeJson(a[i], out)) first = false;
+        else out.truncate(start);
+      }
+      out.raw('}');
+      return true;
+    },
     decode: (j) => {
       if (j === null || typeof j !== 'object' || Array.isArray(j)) {
         throw new StateDecodeError(`record: expected an object of states, got ${JSON.stringify(j)?.slice(0, 120)}`);
