@@ -60,7 +60,7 @@ export function encodeRows(delta: PartitionDelta, partition: number, lastChunk: 
           open.push({ view, key: cell.key, bucket: cell.bucket, chunk, id, state: cell.state });
           continue;
         }
-        copy.line(`${prefix}${copyField(cell.key)}\t${cell.bucket}${suffix}${copyJson(JSON.stringify(inner.encode(cell.state.state)))}\t${cell.state.events}\n`);
+        copy.line(`${prefix}${copyField(cell.key)}\t${cell.bucket}${suffix}${copyJson(inner.encodeText(cell.state.state))}\t${cell.state.events}\n`);
       }
     }
   }

@@ -242,7 +242,7 @@ export class RealtimeViewWriter {
       copyText.push(...rows.copyText);
       for (const cell of rows.open) {
         if (existing === undefined || existing.has(cell.id)) lookups.push({ partition: work.partition, cell });
-        else extra.row(cell.view, cell.key, cell.bucket, work.partition, cell.chunk, JSON.stringify(cell.view.aggregator.inner.encode(cell.state.state)), cell.state.events);
+        else extra.row(cell.view, cell.key, cell.bucket, work.partition, cell.chunk, cell.view.aggregator.inner.encodeText(cell.state.state), cell.state.events);
       }
       // The cells of the chunk the next batch starts in (none if it starts on a boundary):
       // complete if the chunk starts in this batch, or if its earlier cells were known.
@@ -330,7 +330,7 @@ export class RealtimeViewWriter {
       merged.push({ v: view.name, t: view.transformVersion, k: key, b: bucket, p: lookup.partition, c: chunk, s: inner.encode(total.state), e: total.events });
     }
     for (const { partition, cell } of wanted.values()) {
-      copy.row(cell.view, cell.key, cell.bucket, partition, cell.chunk, JSON.stringify(cell.view.aggregator.inner.encode(cell.state.state)), cell.state.events);
+      copy.row(cell.view, cell.key, cell.bucket, partition, cell.chunk, cell.view.aggregator.inner.encodeText(cell.state.state), cell.state.events);
     }
     return merged;
   }

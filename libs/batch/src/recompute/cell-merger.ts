@@ -353,7 +353,7 @@ export class CellMerger<S> {
   }
 
   private encode(state: S): string {
-    return JSON.stringify(this.agg.encode(state));
+    return this.agg.encodeText(state);
   }
 }
 

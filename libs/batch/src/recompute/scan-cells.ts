@@ -37,7 +37,7 @@ export function encodeScan(output: ScanOutput): EncodedScan {
     records: output.records,
     files: output.files,
     views: output.views.map((v) => {
-      const enc = (s: CountedState<unknown>) => JSON.stringify(v.view.aggregator.encode(s.state));
+      const enc = (s: CountedState<unknown>) => v.view.aggregator.encodeText(s.state);
       const lines = new CellLinesWriter();
       for (const c of v.cells.cells()) lines.add(c.key, c.bucket, enc(c.state), c.state.events);
       const chunks: EncodedChunkCells = { keys: [], buckets: [], states: [], events: [], partitions: [], chunks: [] };
