@@ -73,6 +73,9 @@ async function main(): Promise<void> {
       chunkSize: CHUNK_SIZE,
       registry: new Registry(),
       workers: opts.workers,
+      // The rounds' extra full versions are the measurement's own: all are kept, so that the
+      // incremental run drops none of them, as after a single full run.
+      retention: opts.rounds + 1,
       logger: { log: say, warn: say, error: say },
     });
     const pgCpu = () => (pg === undefined ? undefined : postgresCpuMs(pg.port));
