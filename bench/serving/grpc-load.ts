@@ -4,25 +4,48 @@ import { loadSync } from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoPath, type ProtoName } from '@tandem/contracts';
 import { closedLoop, type LoadSummary } from './latency';
 
+/** How the callers of a grpc-js load loop reach the server. */
+export type GrpcChannels = 'shared' | 'per-caller';
+
 /**
- * A grpc-js load loop: `concurrency` callers, each on its own connection (as autocannon opens
- * one TCP connection per caller), calling one unary method with one request for `seconds`.
+ * The gRPC load loop: grpc-js' own client (`Client.makeUnaryRequest`), `concurrency` callers
+ * each keeping one call in flight, calling one unary method with one request for `seconds`.
+ *
+ * `shared` (the default) gives all callers one channel, so their calls are multiplexed as
+ * streams of one HTTP/2 connection: what grpc-js does with the clients of one target unless told
+ * otherwise (they share a subchannel), and what HTTP/2 is for; the calls of the same tick then
+ * leave and arrive in one socket write and read instead of one each. `per-caller` opens a
+ * channel, and so a connection, per caller, as autocannon must for HTTP/1.1.
  *
  * The request is serialised once and responses are taken as bytes, not decoded: autocannon
- * does not parse the JSON of REST answers either, so both measure the server, not the
- * client's codec.
+ * does not parse the JSON of REST answers either, so both measure the server, not the client's
+ * codec. A call counts when grpc-js reports status OK with exactly one response message, which
+ * it checks itself. Retries are off: a closed loop counts failed calls, and a transparent retry
+ * would turn a refused stream into a slower success (grpc-js also buffers every message of a
+ * call for them). Channelz, which books every call, is off too.
  */
-export async function grpcLoad(address: string, proto: ProtoName, service: string, method: string, request: object, concurrency: number, seconds: number): Promise<LoadSummary> {
+export async function grpcLoad(
+  address: string,
+  proto: ProtoName,
+  service: string,
+  method: string,
+  request: object,
+  concurrency: number,
+  seconds: number,
+  channels: GrpcChannels = 'shared',
+): Promise<LoadSummary> {
   const { path, body } = serialisedCall(proto, service, method, request);
-  const clients = Array.from({ length: concurrency }, () => new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
+  const options: grpc.ChannelOptions = { 'grpc.enable_retries': 0, 'grpc.enable_channelz': 0, ...(channels === 'per-caller' ? { 'grpc.use_local_subchannel_pool': 1 } : {}) };
+  const clients = Array.from({ length: channels === 'shared' ? 1 : concurrency }, () => new grpc.Client(address, grpc.credentials.createInsecure(), options));
   const metadata = new grpc.Metadata();
   const bytes = (b: Buffer) => b;
-  let next = 0;
   try {
+    // Connected before the clock starts, as the HTTP/2 loop's sessions and autocannon's sockets are.
+    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())))));
     return await closedLoop(
-      () =>
+      (caller) =>
         new Promise<Buffer>((resolve, reject) =>
-          clients[next++ % clients.length].makeUnaryRequest(path, bytes, bytes, body, metadata, (error, response) => (error ? reject(error) : resolve(response!))),
+          clients[caller % clients.length].makeUnaryRequest(path, bytes, bytes, body, metadata, (error, response) => (error ? reject(error) : resolve(response!))),
         ),
       concurrency,
       seconds,
@@ -41,7 +64,7 @@ export async function grpcLoad(address: string, proto: ProtoName, service: strin
  * trailers and one whole response message (its length prefix matches the bytes received), as
  * autocannon counts a 200 with its body read. What it leaves out is what autocannon leaves out
  * too: a client library's channel, name resolution, load balancing, interceptor and deadline
- * machinery, which grpc-js runs on every call (`grpcLoad` keeps that client for comparison).
+ * machinery, which grpc-js runs on every call (`grpcLoad`).
  */
 export async function grpcWireLoad(address: string, proto: ProtoName, service: string, method: string, request: object, concurrency: number, seconds: number): Promise<LoadSummary> {
   const { path, body } = serialisedCall(proto, service, method, request);

@@ -1,8 +1,9 @@
 // Serving benchmark (not a test). Seeds flights_per_origin_hour from flights-3m (batch version
 // plus realtime rows past its cut), starts a serving process, and measures in the same run:
 //   - the direct SQL peer: the same statements, same snapshot, same pool, no decode/merge/transport;
-//   - REST (autocannon) and gRPC (a lean HTTP/2 load loop, the peer of autocannon; and, for
-//     reference, the grpc-js client) for a point query and a top-N query, with the caches off and on.
+//   - REST (autocannon) and gRPC (grpc-js' own client, its callers sharing one channel) for a
+//     point query and a top-N query, with the caches off and on; at full concurrency also gRPC
+//     from grpc-js with a channel per caller and from a lean HTTP/2 load loop, for comparison.
 // Writes the "Serving layer" section of BENCHMARKS.md.
 //
 //   node tools/run.js bench/serving/run.ts [--rows N] [--seconds S] [--connections C] [--rounds R] [--no-write]
@@ -10,6 +11,7 @@
 // Uses DATABASE_URL when set, or starts the test harness' embedded PostgreSQL.
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { openDatabase } from '@tandem/platform';
@@ -17,7 +19,7 @@ import { startPostgres, uniqueName } from '@tandem/testkit';
 import { flightsPerOriginHour } from '@tandem/transforms';
 import { machine, writeSection } from '../shared/benchmarks-file';
 import { compareAdapters } from './adapters';
-import { grpcLoad, grpcWireLoad } from './grpc-load';
+import { type GrpcChannels, grpcLoad, grpcWireLoad } from './grpc-load';
 import { type LoadSummary, summarise } from './latency';
 import { seedServing } from './seed';
 import type { DirectRequest } from './server-process';
@@ -76,6 +78,8 @@ async function main(): Promise<void> {
 
     interface Measured {
       readonly name: string;
+      /** What sent the requests (the table's "load generator" column). */
+      readonly generator: string;
       readonly shape: string;
       readonly concurrency: number;
       readonly summary: LoadSummary;
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     };
     interface Path {
       readonly name: string;
+      readonly generator: string;
       readonly run: (seconds: number) => Promise<LoadSummary>;
     }
     /**
@@ -120,15 +125,15 @@ async function main(): Promise<void> {
       }
       paths.forEach((path, i) => {
         const run = runs[i];
-        record(path.name, shape, concurrency, summarise(run.samples, run.errors, run.seconds), run.serverUs, run.clientUs);
+        record(path, shape, concurrency, summarise(run.samples, run.errors, run.seconds), run.serverUs, run.clientUs);
       });
     };
-    const record = (name: string, shape: string, concurrency: number, summary: LoadSummary, serverMicros: number, clientMicros: number) => {
+    const record = ({ name, generator }: Path, shape: string, concurrency: number, summary: LoadSummary, serverMicros: number, clientMicros: number) => {
       const per = (micros: number) => micros / Math.max(1, summary.requests);
-      const m: Measured = { name, shape, concurrency, summary, serverUs: per(serverMicros), clientUs: per(clientMicros) };
+      const m: Measured = { name, generator, shape, concurrency, summary, serverUs: per(serverMicros), clientUs: per(clientMicros) };
       results.push(m);
       process.stderr.write(
-        `${shape.padEnd(6)} c=${String(concurrency).padEnd(2)} ${name.padEnd(24)} p50 ${summary.p50.toFixed(3)} ms  p99 ${summary.p99.toFixed(3)} ms  ${summary.rps.toFixed(0)} req/s  ` +
+        `${shape.padEnd(6)} c=${String(concurrency).padEnd(2)} ${name.padEnd(36)} p50 ${summary.p50.toFixed(3)} ms  p99 ${summary.p99.toFixed(3)} ms  ${summary.rps.toFixed(0)} req/s  ` +
           `server ${m.serverUs.toFixed(0)} us/req  load generator ${m.clientUs.toFixed(0)} us/req  (${summary.requests} ok, ${summary.errors} errors)\n`,
       );
     };
@@ -142,17 +147,23 @@ async function main(): Promise<void> {
           child!.send({ type: 'direct', shape: shape === 'point' ? 'point' : 'top', view: view.name, key, aggregate: 'flights', ...(shape === 'point' ? point : top), seconds, concurrency } satisfies DirectRequest);
           return (await message<{ summary: LoadSummary }>(child!, 'direct-result')).summary;
         };
-        const paths: Path[] = [{ name: 'direct SQL (same pool)', run: direct }];
+        const paths: Path[] = [{ name: 'direct SQL (same pool)', generator: 'in the serving process', run: direct }];
+        const grpcJs = (cache: 'uncached' | 'cached', channels: GrpcChannels) => (seconds: number) =>
+          grpcLoad(`127.0.0.1:${ready[cache].grpc}`, 'query', 'Query', grpcMethod, grpcRequest, concurrency, seconds, channels);
         for (const cache of ['uncached', 'cached'] as const) {
-          const endpoints = ready[cache];
           const label = `cache ${cache === 'cached' ? 'on' : 'off'}`;
-          paths.push({ name: `REST, ${label}`, run: (seconds) => rest(`${endpoints.http}${restPath}`, concurrency, seconds) });
-          paths.push({ name: `gRPC, ${label}`, run: (seconds) => queryLoad(endpoints.grpc, grpcMethod, grpcRequest, concurrency, seconds) });
+          paths.push({ name: `REST, ${label}`, generator: `autocannon, ${plural(concurrency, 'connection')}`, run: (seconds) => rest(`${ready[cache].http}${restPath}`, concurrency, seconds) });
+          paths.push({ name: `gRPC, ${label}`, generator: 'grpc-js, 1 channel', run: grpcJs(cache, 'shared') });
         }
         if (concurrency === CONNECTIONS) {
-          // The same calls from grpc-js' own client, whose per-call machinery costs the shared cores more.
-          const address = `127.0.0.1:${ready.cached.grpc}`;
-          paths.push({ name: 'gRPC, cache on, grpc-js client', run: (seconds) => grpcLoad(address, 'query', 'Query', grpcMethod, grpcRequest, concurrency, seconds) });
+          // The same calls over one connection per caller, as autocannon has to: from grpc-js, and
+          // from the lean HTTP/2 loop, which leaves grpc-js' per-call machinery out.
+          paths.push({ name: 'gRPC, cache on, a channel per caller', generator: `grpc-js, ${plural(concurrency, 'channel')}`, run: grpcJs('cached', 'per-caller') });
+          paths.push({
+            name: 'gRPC, cache on, HTTP/2 loop',
+            generator: `HTTP/2 frames, ${plural(concurrency, 'connection')}`,
+            run: (seconds) => grpcWireLoad(`127.0.0.1:${ready.cached.grpc}`, 'query', 'Query', grpcMethod, grpcRequest, concurrency, seconds),
+          });
         }
         await measure(shape, concurrency, paths);
       }
@@ -166,34 +177,35 @@ async function main(): Promise<void> {
     const mean = (kind: 'express' | 'fastify') => adapters[kind].reduce((n, s) => n + s.rps, 0) / adapters[kind].length;
 
     const row = (r: Measured) =>
-      `| ${r.shape} | ${r.concurrency} | ${r.name} | ${r.summary.p50.toFixed(2)} | ${r.summary.p99.toFixed(2)} | ${Math.round(r.summary.rps)} | ${Math.round(r.serverUs)} | ${r.name.startsWith('direct') ? '' : Math.round(r.clientUs)} |`;
+      `| ${r.shape} | ${r.concurrency} | ${r.name} | ${r.generator} | ${r.summary.p50.toFixed(2)} | ${r.summary.p99.toFixed(2)} | ${Math.round(r.summary.rps)} | ${Math.round(r.serverUs)} | ${r.name.startsWith('direct') ? '' : Math.round(r.clientUs)} |`;
     const measured = (shape: string, concurrency: number, name: string) => results.find((r) => r.shape === shape && r.concurrency === concurrency && r.name === name)!;
     const find = (shape: string, concurrency: number, name: string) => measured(shape, concurrency, name).summary;
     const verdict = (shape: string) => {
       const direct = find(shape, 1, 'direct SQL (same pool)').p50;
       const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(2)} ms`;
       const adds = (name: string) => signed(find(shape, 1, name).p50 - direct);
-      const ratio = (cache: string) => (find(shape, CONNECTIONS, `gRPC, cache ${cache}`).rps / find(shape, CONNECTIONS, `REST, cache ${cache}`).rps).toFixed(2);
-      const grpcJsRatio = (find(shape, CONNECTIONS, 'gRPC, cache on, grpc-js client').rps / find(shape, CONNECTIONS, 'REST, cache on').rps).toFixed(2);
+      const ratio = (grpc: string, cache: string) => (find(shape, CONNECTIONS, grpc).rps / find(shape, CONNECTIONS, `REST, cache ${cache}`).rps).toFixed(2);
       const directCpu = measured(shape, 1, 'direct SQL (same pool)').serverUs;
       const cpu = (name: string) => signed((measured(shape, 1, name).serverUs - directCpu) / 1000);
       return (
         `${shape}: p50 over direct SQL at concurrency 1 (target <= 1 ms): REST ${adds('REST, cache off')} / gRPC ${adds('gRPC, cache off')} with the caches off, ` +
         `REST ${adds('REST, cache on')} / gRPC ${adds('gRPC, cache on')} with them on; serving-process CPU per request over direct SQL (steadier than wall time on a shared machine): ` +
         `REST ${cpu('REST, cache off')} / gRPC ${cpu('gRPC, cache off')} caches off, REST ${cpu('REST, cache on')} / gRPC ${cpu('gRPC, cache on')} caches on; ` +
-        `gRPC/REST throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('off')}x caches off, ${ratio('on')}x caches on (${grpcJsRatio}x caches on with the grpc-js client as load generator)`
+        `gRPC (grpc-js client, 1 channel) / REST (autocannon) throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('gRPC, cache off', 'off')}x caches off, ${ratio('gRPC, cache on', 'on')}x caches on; ` +
+        `caches on, with a grpc-js channel per caller ${ratio('gRPC, cache on, a channel per caller', 'on')}x, from the HTTP/2 loop ${ratio('gRPC, cache on, HTTP/2 loop', 'on')}x`
       );
     };
     const body = [
       `Command: \`node tools/run.js bench/serving/run.ts --rows ${ROWS} --seconds ${SECONDS} --connections ${CONNECTIONS}\` (${started.toISOString().slice(0, 10)}).`,
-      `Machine: ${machineLine}. PostgreSQL ${pg ? 'embedded (testkit)' : 'from DATABASE_URL'} on the same machine; the serving process and the load generator are separate processes.`,
+      `Machine: ${machineLine}, ${os.loadavg()[0].toFixed(2)} at the end. PostgreSQL ${pg ? 'embedded (testkit)' : 'from DATABASE_URL'} on the same machine; the serving process and the load generator are separate processes.`,
       '',
       `Data: the first ${seeded.events.toLocaleString('en-US')} flights of flights-3m on a 4-partition log; \`${view.name}\` batch version with ${seeded.batchRows.toLocaleString('en-US')} rows covering ~80% of each partition (cut ${JSON.stringify(seeded.cut)}, chunk ${CHUNK}), ${seeded.realtimeRows.toLocaleString('en-US')} realtime rows past the cut.`,
       `Point query: \`value\` of ${key} over 7 days (${pointRows.batch} batch + ${pointRows.speed} realtime rows merged). Top-N: top 10 origins by flights over 2 days (${topRows.batch} batch + ${topRows.speed} realtime rows).`,
-      `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput): autocannon with that many connections for REST; for gRPC a load loop of that many callers, each on its own HTTP/2 connection sending one pre-built call (HEADERS and one length-prefixed DATA frame) and waiting for the answer, as autocannon sends a pre-built request per connection; a call counts only with HTTP 200, \`grpc-status: 0\` and one whole response message, as autocannon counts a 200 with its body read, and neither parses the answer (\`bench/serving/grpc-load.ts\`). The grpc-js client (same calls, request serialised once, answers taken as bytes) costs the shared cores about twice as much per call and is shown once per query at concurrency ${CONNECTIONS} for reference. That many concurrent loops for direct SQL. Each path runs ${SECONDS} s after a 2 s warm-up, in ${ROUNDS} rounds of ${SECONDS / ROUNDS} s interleaved with the other paths of the same query and concurrency (the machine is shared: whatever else runs then falls on every path alike), and its samples are pooled. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and the realtime rows of closed chunks (ones the speed layer has wholly passed, which never change again) from a cache of their fold per query, so its realtime statement reads only the rows of the chunks still open; "cache off" disables the caches and runs the same statements as the direct SQL peer. Batch version tables are indexed by bucket as well as by key, as the batch layer seals them.`,
+      `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput), closed loops (each caller waits for its answer before sending again). REST: autocannon with that many connections, counting a 200 with its body read. gRPC: grpc-js' own client (\`Client.makeUnaryRequest\`) with that many callers sharing one channel, so their calls are streams of one HTTP/2 connection, as the clients of one target share a connection in grpc-js by default; the request is serialised once and answers are taken as bytes (autocannon does not parse the JSON either), a call counts when grpc-js reports status OK with exactly one response message, and retries and channelz are off (\`bench/serving/grpc-load.ts\`). At concurrency ${CONNECTIONS} with the caches on the same calls also run over a connection per caller, as autocannon needs for HTTP/1.1: from grpc-js with a channel each, and from a lean HTTP/2 loop that sends one pre-built call (HEADERS and one length-prefixed DATA frame) per caller and checks HTTP 200, \`grpc-status: 0\` and one whole response message, without grpc-js' per-call machinery. ` +
+        `That many concurrent loops for direct SQL. Each path runs ${SECONDS} s after a 2 s warm-up, in ${ROUNDS} rounds of ${SECONDS / ROUNDS} s interleaved with the other paths of the same query and concurrency (the machine is shared: whatever else runs then falls on every path alike), and its samples are pooled. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and the realtime rows of closed chunks (ones the speed layer has wholly passed, which never change again) from a cache of their fold per query, so its realtime statement reads only the rows of the chunks still open; "cache off" disables the caches and runs the same statements as the direct SQL peer. Batch version tables are indexed by bucket as well as by key, as the batch layer seals them.`,
       '',
-      '| query | concurrency | path | p50 ms | p99 ms | req/s | serving process CPU µs/req | load generator CPU µs/req |',
-      '|---|---:|---|---:|---:|---:|---:|---:|',
+      '| query | concurrency | path | load generator | p50 ms | p99 ms | req/s | serving process CPU µs/req | load generator CPU µs/req |',
+      '|---|---:|---|---|---:|---:|---:|---:|---:|',
       ...results.map(row),
       '',
       ...['point', 'top-N'].map((s) => `- ${verdict(s)}`),
@@ -238,8 +250,8 @@ async function rest(url: string, connections: number, seconds: number): Promise<
   return summarise(samples, failed + result.errors, result.duration);
 }
 
-function queryLoad(port: number, method: 'Value' | 'TopN', request: object, concurrency: number, seconds: number): Promise<LoadSummary> {
-  return grpcWireLoad(`127.0.0.1:${port}`, 'query', 'Query', method, request, concurrency, seconds);
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 main().catch((error) => {
