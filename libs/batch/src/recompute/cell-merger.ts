@@ -1,4 +1,4 @@
-import { type Aggregator, cellId } from '@tandem/transforms';
+import { type Aggregator, cellId, JsonWriter } from '@tandem/transforms';
 import { blocksOfCells, type CopyBlock, copyJsonLine, parseCopyLine } from './batch-view-table';
 import type { CountedState } from './counted-view';
 
@@ -48,6 +48,18 @@ const CHUNK_BYTES = 1 << 20;
 const ESTIMATED_LINE_BYTES = 200;
 /** Characters of lines written to a chunk at a time. */
 const PENDING_CHARS = 1 << 15;
+const BACKSLASH = 0x5c;
+/** Lines `addState` writes; its own, since an aggregator's `encodeText` uses the shared one. */
+const lineWriter = new JsonWriter();
+
+/** A key COPY takes as it is, in ASCII: no backslash, tab, newline, carriage return or other control or non-ASCII character. */
+function plainKey(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === BACKSLASH) return false;
+  }
+  return true;
+}
 
 /**
  * Writes cells as `CellLines`, their states as `JSON.stringify` writes them. Cells of a bucket
@@ -69,6 +81,51 @@ export class CellLinesWriter {
     const line = copyJsonLine(key, bucket, json, events);
     this.pending.push(line);
     this.pendingChars += line.length;
+    this.count(bucket, events);
+    if (this.pendingChars >= PENDING_CHARS) this.flush();
+  }
+
+  /**
+   * Adds a cell given by its state, whose line is written straight into the chunk: key, bucket
+   * and events as ASCII, the state by the aggregator's `writeJson`, with no string in between.
+   * A line that needs more than that (a key with characters COPY escapes or outside ASCII, a
+   * state whose JSON has a backslash or other characters) goes through `add`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addState<S>(key: string, bucket: number, aggregator: Aggregator<any, S, unknown>, state: S, events: number): void {
+    const w = lineWriter;
+    if (!plainKey(key) || !w.start()) return this.add(key, bucket, aggregator.encodeText(state), events);
+    let bytes: Uint8Array | undefined;
+    try {
+      w.raw(key);
+      w.raw('\t');
+      w.number(bucket);
+      w.raw('\t');
+      const from = w.position;
+      if (aggregator.writeJson(state, w)) {
+        const to = w.position;
+        w.raw('\t');
+        w.number(events);
+        w.raw('\n');
+        bytes = w.written();
+        if (bytes !== undefined && bytes.subarray(from, to).includes(BACKSLASH)) bytes = undefined;
+      }
+      if (bytes === undefined) return this.add(key, bucket, aggregator.encodeText(state), events);
+      if (this.pending.length > 0) this.flush();
+      if (this.used + bytes.length > this.chunk.length) {
+        this.seal();
+        this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes.length));
+      }
+      this.chunk.set(bytes, this.used);
+      this.used += bytes.length;
+      this.lineEnds.push(this.used);
+      this.count(bucket, events);
+    } finally {
+      w.finish();
+    }
+  }
+
+  private count(bucket: number, events: number): void {
     this.events.push(events);
     const runs = this.runBuckets.length;
     if (runs === 0 || this.runBuckets[runs - 1] !== bucket) {
@@ -76,7 +133,6 @@ export class CellLinesWriter {
       this.runEnds.push(0);
     }
     this.runEnds[this.runEnds.length - 1] = this.events.length;
-    if (this.pendingChars >= PENDING_CHARS) this.flush();
   }
 
   finish(): CellLines {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { type HttpRequestEvent, parseApacheLogLine } from '@tandem/contracts';
 import { type ManifestEntry, readFlights } from '@tandem/platform';
-import { type AnyView, canonicalJson, catalog, cellId, evaluateView, requestsPerStatusHour, requestsPerUrlMinute, type ViewCell, ViewAccumulator } from '@tandem/transforms';
+import { type AnyView, canonicalJson, catalog, cellId, evaluateView, requestsPerStatusHour, requestsPerUrlMinute, topK, type ViewCell, ViewAccumulator } from '@tandem/transforms';
 import { parseCopyLine } from './batch-view-table';
 import { CellLinesWriter, CellMerger } from './cell-merger';
 import { countedView } from './counted-view';
@@ -219,6 +219,41 @@ describe('cells written as COPY lines', () => {
     // One line per cell: no raw tab or newline inside a field.
     expect(text.split('\n')).toHaveLength(odd.length + 1);
     expect(text.split('\n')[0].split('\t')).toHaveLength(4);
+  });
+});
+
+describe('cells written from their states', () => {
+  it('writes the bytes add() writes with the encoded text, whatever the key and state hold', () => {
+    // States of the catalog's views over real log lines, plus a top-k whose keys force every
+    // fallback: backslashes and quotes (escaped JSON), non-ASCII, control characters.
+    const tops = topK((e: { readonly v: string }) => e.v, { k: 5, capacity: 20 });
+    const oddValues = ['plain', 'back\\slash', 'quo"te', 'é 日本', 'tab\there', 'new\nline'];
+    const sources: { key: string; bucket: number; agg: AnyView['aggregator'] | typeof tops; state: unknown; events: number }[] = [];
+    for (const view of views) {
+      const acc = new ViewAccumulator(view);
+      for (const e of events.slice(0, 2_000)) acc.add(e);
+      for (const c of acc.cells()) sources.push({ key: c.key, bucket: c.bucket, agg: view.aggregator, state: c.state, events: 1 + (c.bucket % 7) });
+    }
+    oddValues.forEach((v, i) => sources.splice(i * 97, 0, { key: `k${i}`, bucket: i * 60_000, agg: tops, state: tops.lift({ v }), events: 1 }));
+    ['tab\tkey', 'new\nkey', 'back\\key', 'ключ', '\u0001ctl'].forEach((key, i) => sources.splice(i * 131 + 5, 0, { ...sources[i * 131 + 5], key }));
+
+    const byText = new CellLinesWriter();
+    const byState = new CellLinesWriter();
+    for (const c of sources) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const agg = c.agg as any;
+      byText.add(c.key, c.bucket, agg.encodeText(c.state), c.events);
+      byState.addState(c.key, c.bucket, agg, c.state, c.events);
+    }
+    const a = byText.finish();
+    const b = byState.finish();
+    const text = (l: typeof a) => Buffer.concat(l.chunks).toString('utf8');
+    expect(text(b)).toBe(text(a));
+    expect([...b.lineEnds]).toEqual([...a.lineEnds]);
+    expect([...b.runBuckets]).toEqual([...a.runBuckets]);
+    expect([...b.runEnds]).toEqual([...a.runEnds]);
+    expect([...b.events]).toEqual([...a.events]);
+    expect(text(b).split('\n')).toHaveLength(sources.length + 1);
   });
 });
 

@@ -97,6 +97,11 @@ export async function scanLake(job: ScanJob, options: LakeScannerOptions): Promi
       const scan = new LakeScan(options.views, job.tasks, job.chunkSize);
       await foldFiles(scan, { contract: options.contract, storage: options.storage, verify: job.verify }, () => queue.take(0), (p) => report(0, p));
       if (queue.isClosed) throw new Error('lake scan abandoned');
+      // No file is left for anyone. Told now, a worker folding its last file goes on to write
+      // its lines at once, instead of waiting for the answer to its next request, which this
+      // thread, writing its own lines below without yielding, would give only afterwards.
+      const end: ToScanWorker = { type: 'end' };
+      for (const w of workers) w.postMessage(end);
       // Written as COPY lines now, while the workers write theirs: the write phase only streams them.
       return encodeScan(scan.finish());
     })();

@@ -39,7 +39,8 @@ export function encodeScan(output: ScanOutput): EncodedScan {
     views: output.views.map((v) => {
       const enc = (s: CountedState<unknown>) => v.view.aggregator.encodeText(s.state);
       const lines = new CellLinesWriter();
-      for (const c of v.cells.cells()) lines.add(c.key, c.bucket, enc(c.state), c.state.events);
+      const aggregator = v.view.aggregator;
+      for (const c of v.cells.cells()) lines.addState(c.key, c.bucket, aggregator, c.state.state, c.state.events);
       const chunks: EncodedChunkCells = { keys: [], buckets: [], states: [], events: [], partitions: [], chunks: [] };
       for (const ch of v.chunks.values()) {
         for (const c of ch.cells.cells()) {

@@ -121,6 +121,14 @@ export class JsonWriter {
     this.end = o;
   }
 
+  /**
+   * The bytes written since `start` (a view of the writer's buffer, valid until the next
+   * write); undefined when they held a character outside ASCII.
+   */
+  written(): Uint8Array | undefined {
+    return this.foreign ? undefined : this.bytes.subarray(0, this.end);
+  }
+
   /** The text written since `start`; undefined when it held a character outside ASCII. */
   text(): string | undefined {
     return this.foreign ? undefined : this.bytes.toString('latin1', 0, this.end);
