@@ -1,5 +1,5 @@
 import { aggregator, type Aggregator, type Json, StateDecodeError } from '../algebra/aggregator';
-import { murmur3 } from '../algebra/hash';
+import { murmur3, murmur3Pair } from '../algebra/hash';
 import type { JsonWriter } from '../algebra/json-text';
 
 /**
@@ -45,48 +45,12 @@ export function hllRegisterOf(value: string, precision: number): [index: number,
   return [index, rank];
 }
 
-/**
- * The register a value sets, packed as `index << 8 | rank`: `hllRegisterOf` with both
- * MurmurHash3 passes fused into one loop over the value (the blocks mixed in are the same
- * for both seeds).
- */
+/** The register a value sets, packed as `index << 8 | rank`: `hllRegisterOf` in one hashing pass. */
 function packedRegisterOf(value: string, precision: number): number {
-  let a = INDEX_SEED;
-  let b = RANK_SEED;
-  const len = value.length;
-  const whole = len & ~1;
-  for (let i = 0; i < whole; i += 2) {
-    let k = (value.charCodeAt(i) & 0xffff) | ((value.charCodeAt(i + 1) & 0xffff) << 16);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    a ^= k;
-    a = (a << 13) | (a >>> 19);
-    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-    b ^= k;
-    b = (b << 13) | (b >>> 19);
-    b = (Math.imul(b, 5) + 0xe6546b64) | 0;
-  }
-  if (len & 1) {
-    let k = value.charCodeAt(len - 1) & 0xffff;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    a ^= k;
-    b ^= k;
-  }
-  return ((finalMix(a ^ (len * 2)) >>> (32 - precision)) << RANK_BITS) | (Math.clz32(finalMix(b ^ (len * 2))) + 1);
+  murmur3Pair(value, INDEX_SEED, RANK_SEED, hashes);
+  return ((hashes[0] >>> (32 - precision)) << RANK_BITS) | (Math.clz32(hashes[1]) + 1);
 }
-
-/** MurmurHash3's finalisation (fmix32), as in algebra/hash.ts. */
-function finalMix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
+const hashes = new Uint32Array(2);
 
 /** Dense registers of a state (a fresh array for a sparse one). */
 export function hllRegisters(state: HllState): Uint8Array {

@@ -1,4 +1,5 @@
-import { murmur3 } from './hash';
+import fc from 'fast-check';
+import { murmur3, murmur3Pair } from './hash';
 
 describe('murmur3', () => {
   it('matches MurmurHash3_x86_32 on ASCII strings hashed as little-endian UTF-16 code units', () => {
@@ -47,5 +48,17 @@ describe('murmur3', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 10_000; i++) seen.add(murmur3(`key-${i}`, 7));
     expect(seen.size).toBe(10_000);
+  });
+});
+
+describe('murmur3Pair', () => {
+  it('gives murmur3 under each of its two seeds', () => {
+    const out = new Uint32Array(2);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.integer(), fc.integer(), (text, a, b) => {
+        murmur3Pair(text, a, b, out);
+        expect([out[0], out[1]]).toEqual([murmur3(text, a), murmur3(text, b)]);
+      }),
+    );
   });
 });
