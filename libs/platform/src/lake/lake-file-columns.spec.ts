@@ -7,6 +7,7 @@ import { encodeLakeFile, type LakeFileInfo, type LakeRecord, readLakeFile } from
 import { readLakeFileColumns, visitLakeEvents } from './lake-file-columns';
 import { readLakeEntryColumns } from './lake-records';
 import { LocalLakeStorage } from './local-lake-storage';
+import { oddEvents } from './testing/odd-events';
 import { entryForFile, ManifestError, summarizeRecords } from './manifest-entry';
 
 const LOG = path.resolve(__dirname, '../../../../data/apache-access-log/apache_logs');
@@ -29,20 +30,7 @@ async function visited<E>(contract: Parameters<typeof readLakeFileColumns>[0], b
   return { file, out };
 }
 
-const odd = defineStream({
-  name: 'odd_events',
-  version: 1,
-  schema: Type.Object({
-    id: Type.Integer(),
-    score: Type.Number(),
-    ok: Type.Boolean(),
-    note: Type.Optional(Type.String()),
-    tags: Type.Array(Type.String()),
-    extra: Type.Object({ b: Type.Integer(), a: Type.String() }),
-  }),
-  key: (e) => String(e.id),
-  eventTime: (e) => e.id,
-});
+const odd = oddEvents;
 
 describe('reading lake files column by column', () => {
   it('gives the events and offsets readLakeFile gives, for 2,000 real access-log events', async () => {

@@ -6,6 +6,7 @@ import { parquetMetadata } from 'hyparquet';
 import { lakeColumnsOf, LakeSchemaError } from './lake-columns';
 import { encodeLakeFile, type LakeFileInfo, lakeFileInfo, type LakeRecord, readLakeFile, readLakeFileRows } from './lake-file';
 import { RecordsChecksum } from './records-checksum';
+import { oddEvents } from './testing/odd-events';
 
 const LOG = path.resolve(__dirname, '../../../../data/apache-access-log/apache_logs');
 
@@ -101,20 +102,7 @@ describe('lake data files', () => {
   });
 
   it('stores optional fields as nulls and anything else as canonical JSON', async () => {
-    const odd = defineStream({
-      name: 'odd_events',
-      version: 1,
-      schema: Type.Object({
-        id: Type.Integer(),
-        score: Type.Number(),
-        ok: Type.Boolean(),
-        note: Type.Optional(Type.String()),
-        tags: Type.Array(Type.String()),
-        extra: Type.Object({ b: Type.Integer(), a: Type.String() }),
-      }),
-      key: (e) => String(e.id),
-      eventTime: (e) => e.id,
-    });
+    const odd = oddEvents;
     expect(lakeColumnsOf(odd).slice(4).map((c) => `${c.name}:${c.type}${c.nullable ? '?' : ''}`)).toEqual([
       'id:INT64',
       'score:DOUBLE',
