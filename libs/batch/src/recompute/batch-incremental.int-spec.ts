@@ -26,12 +26,13 @@ afterAll(async () => {
   await incremental?.close();
 });
 
-async function expectSameTables(view: AnyView): Promise<number> {
-  const a = (await currentTable(incremental.db, view.name))!;
-  const b = (await currentTable(full.db, view.name))!;
+/** The current tables of `view` in two deployments are equal, row for row; returns the rows. */
+async function expectSameTables(view: AnyView, one: BatchTestEnv = incremental, other: BatchTestEnv = full): Promise<number> {
+  const a = (await currentTable(one.db, view.name))!;
+  const b = (await currentTable(other.db, view.name))!;
   expect(a.cut).toEqual(b.cut);
-  const rowsA = await tableRows(incremental.db, a.table);
-  const rowsB = await tableRows(full.db, b.table);
+  const rowsA = await tableRows(one.db, a.table);
+  const rowsB = await tableRows(other.db, b.table);
   expect(rowsA.size).toBe(rowsB.size);
   for (const [id, row] of rowsA) {
     const other = rowsB.get(id);
@@ -136,17 +137,7 @@ describe('versions written before states became json', () => {
     for await (const slice of readFlights({ limit: 15_000, batchSize: 5_000 })) slices.push(slice);
     const airViews = [flightsPerOriginHour, flightsPerRouteDay];
     const compare = async () => {
-      for (const view of airViews) {
-        const a = (await currentTable(legacy.db, view.name))!;
-        const b = (await currentTable(reference.db, view.name))!;
-        const rowsA = await tableRows(legacy.db, a.table);
-        const rowsB = await tableRows(reference.db, b.table);
-        expect(rowsA.size).toBe(rowsB.size);
-        for (const [id, row] of rowsA) {
-          expect(row.events).toBe(rowsB.get(id)?.events);
-          expect(canonicalJson(row.state as Json)).toBe(canonicalJson(rowsB.get(id)!.state as Json));
-        }
-      }
+      for (const view of airViews) expect(await expectSameTables(view, legacy, reference)).toBeGreaterThan(0);
     };
 
     await air.appendByKey(slices[0], 1_000);
