@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     // does not change between them), which DuckDB is given.
     const rounds: FullRound[] = [];
     for (let i = 0; i < opts.rounds; i++) {
-      if (i % 2 === 0 || rounds.length === 0) {
+      if (i % 2 === 0) {
         const full = await fullRun();
         rounds.push({ full, peer: await peerRun(full.summary.views[0].cut) });
       } else {
