@@ -4,13 +4,21 @@ import { BatchAbandonedError, GroupCommit } from './group-commit';
 const work = (topic: string, partition: number, lastOffset: number) => ({ topic, partition, lastOffset }) as unknown as PartitionWork;
 const outcome = (w: PartitionWork): PartitionOutcome => ({ applied: true, nextOffset: w.lastOffset + 1, events: 1, rows: 1 });
 
-/** Records the transactions it is asked for; each takes a little while, as a real one does. */
+/**
+ * Records the transactions it is asked for; each takes a little while, as a real one does.
+ * `firstStarted` settles when the first transaction begins, so a test can queue work behind it
+ * without guessing how long the scheduler takes to start it.
+ */
 function recordingWriter(fail?: (works: readonly PartitionWork[]) => boolean) {
   const transactions: string[][] = [];
+  let started!: () => void;
+  const firstStarted = new Promise<void>((resolve) => (started = resolve));
   return {
     transactions,
+    firstStarted,
     write: async (works: readonly PartitionWork[]) => {
       transactions.push(works.map((w) => `${w.topic}:${w.partition}@${w.lastOffset}`));
+      started();
       await new Promise((resolve) => setTimeout(resolve, 20));
       if (fail?.(works)) throw new Error('transaction failed');
       return works.map(outcome);
@@ -23,7 +31,7 @@ describe('GroupCommit', () => {
     const writer = recordingWriter();
     const commits = new GroupCommit(writer);
     const first = [commits.submit(work('t', 0, 9), () => true), commits.submit(work('t', 1, 19), () => true)];
-    await new Promise((resolve) => setTimeout(resolve, 5)); // the first transaction is running
+    await writer.firstStarted; // the first transaction is running
     const later = [commits.submit(work('t', 2, 29), () => true), commits.submit(work('t', 0, 39), () => true)];
     const outcomes = await Promise.all([...first, ...later]);
     expect(outcomes.map((o) => o.nextOffset)).toEqual([10, 20, 30, 40]);
@@ -42,7 +50,7 @@ describe('GroupCommit', () => {
     const commits = new GroupCommit(writer);
     const piece = (partition: number, lastOffset: number) => ({ ...work('t', partition, lastOffset), continuation: true }) as PartitionWork;
     const first = commits.submit(work('t', 0, 9), () => true);
-    await new Promise((resolve) => setTimeout(resolve, 5)); // the first transaction is running
+    await writer.firstStarted; // the first transaction is running
     const queued = [
       commits.submit(piece(0, 19), () => true),
       commits.submit(work('t', 1, 9), () => true),
