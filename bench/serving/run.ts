@@ -21,6 +21,7 @@ import { machine, writeSection } from '../shared/benchmarks-file';
 import { compareAdapters } from './adapters';
 import { type GrpcChannels, grpcLoad, grpcWireLoad } from './grpc-load';
 import { type LoadSummary, summarise } from './latency';
+import { isolateLoadGenerator } from './pin';
 import { seedServing } from './seed';
 import type { DirectRequest } from './server-process';
 
@@ -169,6 +170,31 @@ async function main(): Promise<void> {
       }
     }
 
+    // The same throughput paths with the load generator off the server's core (see pin.ts).
+    const ISOLATED = 'load generator on its own core';
+    const isolated = await isolateLoadGenerator(url, child.pid!);
+    if (typeof isolated === 'function') {
+      try {
+        for (const [shape, restPath, grpcMethod, grpcRequest] of [
+          ['point', restPoint, 'Value', grpcPoint],
+          ['top-N', restTop, 'TopN', grpcTop],
+        ] as const) {
+          await measure(shape, CONNECTIONS, [
+            { name: `REST, cache on, ${ISOLATED}`, generator: `autocannon, ${plural(CONNECTIONS, 'connection')}`, run: (seconds) => rest(`${ready.cached.http}${restPath}`, CONNECTIONS, seconds) },
+            {
+              name: `gRPC, cache on, ${ISOLATED}`,
+              generator: 'grpc-js, 1 channel',
+              run: (seconds) => grpcLoad(`127.0.0.1:${ready.cached.grpc}`, 'query', 'Query', grpcMethod, grpcRequest, CONNECTIONS, seconds, 'shared'),
+            },
+          ]);
+        }
+      } finally {
+        isolated();
+      }
+    } else {
+      process.stderr.write(`load generator not isolated: ${isolated}\n`);
+    }
+
     process.stderr.write('Nest on Express vs Nest on Fastify...\n');
     const adapters = await compareAdapters(SECONDS, CONNECTIONS);
     const adapterRows = (['express', 'fastify'] as const).flatMap((kind) =>
@@ -192,7 +218,10 @@ async function main(): Promise<void> {
         `REST ${adds('REST, cache on')} / gRPC ${adds('gRPC, cache on')} with them on; serving-process CPU per request over direct SQL (steadier than wall time on a shared machine): ` +
         `REST ${cpu('REST, cache off')} / gRPC ${cpu('gRPC, cache off')} caches off, REST ${cpu('REST, cache on')} / gRPC ${cpu('gRPC, cache on')} caches on; ` +
         `gRPC (grpc-js client, 1 channel) / REST (autocannon) throughput at concurrency ${CONNECTIONS} (target >= 0.8x): ${ratio('gRPC, cache off', 'off')}x caches off, ${ratio('gRPC, cache on', 'on')}x caches on; ` +
-        `caches on, with a grpc-js channel per caller ${ratio('gRPC, cache on, a channel per caller', 'on')}x, from the HTTP/2 loop ${ratio('gRPC, cache on, HTTP/2 loop', 'on')}x`
+        `caches on, with a grpc-js channel per caller ${ratio('gRPC, cache on, a channel per caller', 'on')}x, from the HTTP/2 loop ${ratio('gRPC, cache on, HTTP/2 loop', 'on')}x` +
+        (typeof isolated === 'function'
+          ? `; caches on, ${ISOLATED} (the serving process and PostgreSQL pinned to core 0): ${(find(shape, CONNECTIONS, `gRPC, cache on, ${ISOLATED}`).rps / find(shape, CONNECTIONS, `REST, cache on, ${ISOLATED}`).rps).toFixed(2)}x`
+          : `; the load generator could not be given its own core here (${isolated})`)
       );
     };
     const body = [
@@ -202,7 +231,7 @@ async function main(): Promise<void> {
       `Data: the first ${seeded.events.toLocaleString('en-US')} flights of flights-3m on a 4-partition log; \`${view.name}\` batch version with ${seeded.batchRows.toLocaleString('en-US')} rows covering ~80% of each partition (cut ${JSON.stringify(seeded.cut)}, chunk ${CHUNK}), ${seeded.realtimeRows.toLocaleString('en-US')} realtime rows past the cut.`,
       `Point query: \`value\` of ${key} over 7 days (${pointRows.batch} batch + ${pointRows.speed} realtime rows merged). Top-N: top 10 origins by flights over 2 days (${topRows.batch} batch + ${topRows.speed} realtime rows).`,
       `Load: concurrency 1 (what one request costs) and ${CONNECTIONS} (throughput), closed loops (each caller waits for its answer before sending again). REST: autocannon with that many connections, counting a 200 with its body read. gRPC: grpc-js' own client (\`Client.makeUnaryRequest\`) with that many callers sharing one channel, so their calls are streams of one HTTP/2 connection, as the clients of one target share a connection in grpc-js by default; the request is serialised once and answers are taken as bytes (autocannon does not parse the JSON either), a call counts when grpc-js reports status OK with exactly one response message, and retries and channelz are off (\`bench/serving/grpc-load.ts\`). At concurrency ${CONNECTIONS} with the caches on the same calls also run over a connection per caller, as autocannon needs for HTTP/1.1: from grpc-js with a channel each, and from a lean HTTP/2 loop that sends one pre-built call (HEADERS and one length-prefixed DATA frame) per caller and checks HTTP 200, \`grpc-status: 0\` and one whole response message, without grpc-js' per-call machinery. ` +
-        `That many concurrent loops for direct SQL. Each path runs ${SECONDS} s after a 2 s warm-up, in ${ROUNDS} rounds of ${SECONDS / ROUNDS} s interleaved with the other paths of the same query and concurrency (the machine is shared: whatever else runs then falls on every path alike), and its samples are pooled. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and the realtime rows of closed chunks (ones the speed layer has wholly passed, which never change again) from a cache of their fold per query, so its realtime statement reads only the rows of the chunks still open; "cache off" disables the caches and runs the same statements as the direct SQL peer. Batch version tables are indexed by bucket as well as by key, as the batch layer seals them.`,
+        `That many concurrent loops for direct SQL. Each path runs ${SECONDS} s after a 2 s warm-up, in ${ROUNDS} rounds of ${SECONDS / ROUNDS} s interleaved with the other paths of the same query and concurrency (the machine is shared: whatever else runs then falls on every path alike), and its samples are pooled. The direct SQL peer runs in the serving process through the serving pool: the same statements (BEGIN REPEATABLE READ READ ONLY, pointer and offsets, realtime rows past the cut, batch rows, COMMIT) without decoding, merging, presenting or any transport. CPU per request is the serving process's (PostgreSQL's own is not counted) and the load generator's, which shares the machine's two cores with the server and PostgreSQL, except in the rows marked "${ISOLATED}": there the serving process and PostgreSQL are pinned to core 0 and the load generator to the other core (taskset, \`bench/serving/pin.ts\`), as a load generator on another machine would leave the server its cores; the server then has one core, not two, so those rows compare REST with gRPC, not with the rows above. "Cache on" answers the batch part from the per-version cache (so it skips the batch statement) and the realtime rows of closed chunks (ones the speed layer has wholly passed, which never change again) from a cache of their fold per query, so its realtime statement reads only the rows of the chunks still open; "cache off" disables the caches and runs the same statements as the direct SQL peer. Batch version tables are indexed by bucket as well as by key, as the batch layer seals them.`,
       '',
       '| query | concurrency | path | load generator | p50 ms | p99 ms | req/s | serving process CPU µs/req | load generator CPU µs/req |',
       '|---|---:|---|---|---:|---:|---:|---:|---:|',
