@@ -9,23 +9,8 @@ export function murmur3(text: string, seed: number): number {
   let h = seed | 0;
   const len = text.length;
   const whole = len & ~1;
-  // Two UTF-16 units make one 32-bit block.
-  for (let i = 0; i < whole; i += 2) {
-    let k = (text.charCodeAt(i) & 0xffff) | ((text.charCodeAt(i + 1) & 0xffff) << 16);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (len & 1) {
-    let k = text.charCodeAt(len - 1) & 0xffff;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
+  for (let i = 0; i < whole; i += 2) h = mixBlock(h, scramble(blockAt(text, i)));
+  if (len & 1) h ^= scramble(text.charCodeAt(len - 1) & 0xffff);
   return fmix32(h ^ (len * 2)) >>> 0;
 }
 
@@ -40,27 +25,36 @@ export function murmur3Pair(text: string, seedA: number, seedB: number, out: Uin
   const len = text.length;
   const whole = len & ~1;
   for (let i = 0; i < whole; i += 2) {
-    let k = (text.charCodeAt(i) & 0xffff) | ((text.charCodeAt(i + 1) & 0xffff) << 16);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    a ^= k;
-    a = (a << 13) | (a >>> 19);
-    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-    b ^= k;
-    b = (b << 13) | (b >>> 19);
-    b = (Math.imul(b, 5) + 0xe6546b64) | 0;
+    const k = scramble(blockAt(text, i));
+    a = mixBlock(a, k);
+    b = mixBlock(b, k);
   }
   if (len & 1) {
-    let k = text.charCodeAt(len - 1) & 0xffff;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
+    const k = scramble(text.charCodeAt(len - 1) & 0xffff);
     a ^= k;
     b ^= k;
   }
   out[0] = fmix32(a ^ (len * 2));
   out[1] = fmix32(b ^ (len * 2));
+}
+
+/** Two UTF-16 units make one 32-bit block. */
+function blockAt(text: string, i: number): number {
+  return (text.charCodeAt(i) & 0xffff) | ((text.charCodeAt(i + 1) & 0xffff) << 16);
+}
+
+/** MurmurHash3's scramble of one block before it is mixed in. */
+function scramble(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+/** One scrambled block mixed into the running hash. */
+function mixBlock(h: number, k: number): number {
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
 /** MurmurHash3's finalisation. */
