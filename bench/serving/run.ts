@@ -138,10 +138,11 @@ async function main(): Promise<void> {
           `server ${m.serverUs.toFixed(0)} us/req  load generator ${m.clientUs.toFixed(0)} us/req  (${summary.requests} ok, ${summary.errors} errors)\n`,
       );
     };
-    for (const [shape, restPath, grpcMethod, grpcRequest] of [
+    const queries = [
       ['point', restPoint, 'Value', grpcPoint],
       ['top-N', restTop, 'TopN', grpcTop],
-    ] as const) {
+    ] as const;
+    for (const [shape, restPath, grpcMethod, grpcRequest] of queries) {
       // Concurrency 1 shows what a request costs; concurrency C shows throughput (and queueing).
       for (const concurrency of [1, CONNECTIONS]) {
         const direct = async (seconds: number) => {
@@ -175,10 +176,7 @@ async function main(): Promise<void> {
     const isolated = await isolateLoadGenerator(url, child.pid!);
     if (typeof isolated === 'function') {
       try {
-        for (const [shape, restPath, grpcMethod, grpcRequest] of [
-          ['point', restPoint, 'Value', grpcPoint],
-          ['top-N', restTop, 'TopN', grpcTop],
-        ] as const) {
+        for (const [shape, restPath, grpcMethod, grpcRequest] of queries) {
           await measure(shape, CONNECTIONS, [
             { name: `REST, cache on, ${ISOLATED}`, generator: `autocannon, ${plural(CONNECTIONS, 'connection')}`, run: (seconds) => rest(`${ready.cached.http}${restPath}`, CONNECTIONS, seconds) },
             {
