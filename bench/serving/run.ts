@@ -142,7 +142,21 @@ async function main(): Promise<void> {
       ['point', restPoint, 'Value', grpcPoint],
       ['top-N', restTop, 'TopN', grpcTop],
     ] as const;
-    for (const [shape, restPath, grpcMethod, grpcRequest] of queries) {
+    type Query = (typeof queries)[number];
+    type Cache = 'uncached' | 'cached';
+    const cacheLabel = (cache: Cache) => `cache ${cache === 'cached' ? 'on' : 'off'}`;
+    const restPathOf = ([, restPath]: Query, cache: Cache, concurrency: number, name = `REST, ${cacheLabel(cache)}`): Path => ({
+      name,
+      generator: `autocannon, ${plural(concurrency, 'connection')}`,
+      run: (seconds) => rest(`${ready[cache].http}${restPath}`, concurrency, seconds),
+    });
+    const grpcJsPathOf = ([, , method, request]: Query, cache: Cache, concurrency: number, channels: GrpcChannels, name: string): Path => ({
+      name,
+      generator: channels === 'shared' ? 'grpc-js, 1 channel' : `grpc-js, ${plural(concurrency, 'channel')}`,
+      run: (seconds) => grpcLoad(`127.0.0.1:${ready[cache].grpc}`, 'query', 'Query', method, request, concurrency, seconds, channels),
+    });
+    for (const query of queries) {
+      const [shape, , grpcMethod, grpcRequest] = query;
       // Concurrency 1 shows what a request costs; concurrency C shows throughput (and queueing).
       for (const concurrency of [1, CONNECTIONS]) {
         const direct = async (seconds: number) => {
@@ -150,17 +164,13 @@ async function main(): Promise<void> {
           return (await message<{ summary: LoadSummary }>(child!, 'direct-result')).summary;
         };
         const paths: Path[] = [{ name: 'direct SQL (same pool)', generator: 'in the serving process', run: direct }];
-        const grpcJs = (cache: 'uncached' | 'cached', channels: GrpcChannels) => (seconds: number) =>
-          grpcLoad(`127.0.0.1:${ready[cache].grpc}`, 'query', 'Query', grpcMethod, grpcRequest, concurrency, seconds, channels);
         for (const cache of ['uncached', 'cached'] as const) {
-          const label = `cache ${cache === 'cached' ? 'on' : 'off'}`;
-          paths.push({ name: `REST, ${label}`, generator: `autocannon, ${plural(concurrency, 'connection')}`, run: (seconds) => rest(`${ready[cache].http}${restPath}`, concurrency, seconds) });
-          paths.push({ name: `gRPC, ${label}`, generator: 'grpc-js, 1 channel', run: grpcJs(cache, 'shared') });
+          paths.push(restPathOf(query, cache, concurrency), grpcJsPathOf(query, cache, concurrency, 'shared', `gRPC, ${cacheLabel(cache)}`));
         }
         if (concurrency === CONNECTIONS) {
           // The same calls over one connection per caller, as autocannon has to: from grpc-js, and
           // from the lean HTTP/2 loop, which leaves grpc-js' per-call machinery out.
-          paths.push({ name: 'gRPC, cache on, a channel per caller', generator: `grpc-js, ${plural(concurrency, 'channel')}`, run: grpcJs('cached', 'per-caller') });
+          paths.push(grpcJsPathOf(query, 'cached', concurrency, 'per-caller', 'gRPC, cache on, a channel per caller'));
           paths.push({
             name: 'gRPC, cache on, HTTP/2 loop',
             generator: `HTTP/2 frames, ${plural(concurrency, 'connection')}`,
@@ -176,14 +186,10 @@ async function main(): Promise<void> {
     const isolated = await isolateLoadGenerator(url, child.pid!);
     if (typeof isolated === 'function') {
       try {
-        for (const [shape, restPath, grpcMethod, grpcRequest] of queries) {
-          await measure(shape, CONNECTIONS, [
-            { name: `REST, cache on, ${ISOLATED}`, generator: `autocannon, ${plural(CONNECTIONS, 'connection')}`, run: (seconds) => rest(`${ready.cached.http}${restPath}`, CONNECTIONS, seconds) },
-            {
-              name: `gRPC, cache on, ${ISOLATED}`,
-              generator: 'grpc-js, 1 channel',
-              run: (seconds) => grpcLoad(`127.0.0.1:${ready.cached.grpc}`, 'query', 'Query', grpcMethod, grpcRequest, CONNECTIONS, seconds, 'shared'),
-            },
+        for (const query of queries) {
+          await measure(query[0], CONNECTIONS, [
+            restPathOf(query, 'cached', CONNECTIONS, `REST, cache on, ${ISOLATED}`),
+            grpcJsPathOf(query, 'cached', CONNECTIONS, 'shared', `gRPC, cache on, ${ISOLATED}`),
           ]);
         }
       } finally {
