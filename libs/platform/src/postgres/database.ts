@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { Client, type ClientConfig, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { TandemError } from '../errors/tandem-error';
@@ -29,6 +29,21 @@ export interface Database {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * A pool's client with an 'error' listener of its own. pg's pool listens for errors only on idle
+ * clients; a client that is checked out between two queries (a batch run's lock session, a
+ * transaction waiting on other work) has none, so the server ending its connection (a restart,
+ * a fast shutdown, an administrator's pg_terminate_backend) would be an uncaught 'error' event
+ * that kills the process. With this listener the error surfaces where it belongs: the client's
+ * next query rejects, and the pool discards the broken client when it is released.
+ */
+class PoolClientWithErrorListener extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const schema = options.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema)) throw new TandemError(`database schema "${schema}" must match ${SCHEMA_NAME}`);
@@ -42,7 +57,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? 'tandem',
     // Every connection works in the configured schema, so plain table names resolve there.
-    extra: { options: `-c search_path=${schema}` },
+    extra: { options: `-c search_path=${schema}`, Client: PoolClientWithErrorListener },
     logging: false,
   });
   try {
