@@ -31,6 +31,13 @@ export interface KafkaBroker {
   logFile: string;
   /** Wall time of the start: storage format, JVM start-up, first cluster description, warm-up. */
   startupMs: number;
+  /**
+   * Stops the JVM (SIGTERM, then SIGKILL after the grace period, as a rolling restart or a
+   * crash would) and keeps its data and ports; `up()` starts it again. For outage tests.
+   */
+  down(options?: { signal?: NodeJS.Signals }): Promise<void>;
+  /** Starts the JVM again on the same data and ports, and resolves once it answers. */
+  up(): Promise<void>;
   /** Stops the JVM (SIGTERM, then SIGKILL) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -113,23 +120,34 @@ async function startOnce(libsDir: string, options: KafkaBrokerOptions): Promise<
       path.join(dir, 'format.log'),
     );
 
-    const logFd = openSync(logFile, 'a');
-    try {
-      child = spawn(
-        javaBinary(),
-        [...jvmOptions(options), ...sharing.jvmOptions, log4j, '-cp', classpath, 'kafka.Kafka', propertiesFile],
-        { cwd: dir, stdio: ['ignore', logFd, logFd] },
-      );
-    } finally {
-      closeSync(logFd);
-    }
-    const spawnError = new Promise<never>((_, reject) => child!.once('error', reject));
-    spawnError.catch(() => undefined);
-
     const brokers = [`${LOOPBACK}:${port}`];
-    await Promise.race([waitUntilReady(brokers, child, options.startTimeoutMs ?? 90_000), spawnError]);
+    const launch = async () => {
+      const logFd = openSync(logFile, 'a');
+      try {
+        child = spawn(
+          javaBinary(),
+          [...jvmOptions(options), ...sharing.jvmOptions, log4j, '-cp', classpath, 'kafka.Kafka', propertiesFile],
+          { cwd: dir, stdio: ['ignore', logFd, logFd] },
+        );
+      } finally {
+        closeSync(logFd);
+      }
+      const spawnError = new Promise<never>((_, reject) => child!.once('error', reject));
+      spawnError.catch(() => undefined);
+      await Promise.race([waitUntilReady(brokers, child, options.startTimeoutMs ?? 90_000), spawnError]);
+    };
+    await launch();
     ready = true;
-    return { brokers, logFile, startupMs: elapsedSince(startedAt), stop };
+    const down = async ({ signal = 'SIGTERM' }: { signal?: NodeJS.Signals } = {}) => {
+      if (stopped) throw new Error('the broker was stopped');
+      if (child) await terminate(child, options.stopTimeoutMs ?? 15_000, signal);
+    };
+    const up = async () => {
+      if (stopped) throw new Error('the broker was stopped');
+      if (child && !hasExited(child)) throw new Error('the broker is already up');
+      await launch();
+    };
+    return { brokers, logFile, startupMs: elapsedSince(startedAt), down, up, stop };
   } catch (error) {
     const log = child ? await tailFile(logFile) : '';
     await stop();
