@@ -10,7 +10,7 @@ import { CheckTally, cellsByKey } from './oracle-check';
 import { EXACT_VIEWS } from './oracle-views';
 import { createPrng, type Prng } from './prng';
 import { REBUILD_PHASES, type RebuildOutcome, runRebuild } from './rebuild-process';
-import { boundsText, coveredBounds, ServedAnswers } from './served-answers';
+import { boundsText, coveredBounds, ServedAnswers, ServedError } from './served-answers';
 import { sleep } from './service-process';
 
 export interface ChaosRunOptions {
@@ -36,7 +36,21 @@ export interface ChaosRunOptions {
    * scan, write, flip). Default none.
    */
   readonly rebuilds?: number;
+  /**
+   * PostgreSQL restarts (a fast shutdown, a pause, a start on the same data and port) among the
+   * SIGKILLs, each while no service restarts and no rebuild runs; needs `database`. Default none.
+   */
+  readonly databaseRestarts?: number;
+  /** The cluster's PostgreSQL, when the run may restart it (never a server others share). */
+  readonly database?: RestartableDatabase;
   readonly log?: (line: string) => void;
+}
+
+export interface RestartableDatabase {
+  /** Fast shutdown: every session is ended, in-flight transactions roll back. */
+  stop(): Promise<void>;
+  /** Starts it again on the same data and port; resolves once it accepts connections. */
+  start(): Promise<void>;
 }
 
 export interface ChaosRunReport {
@@ -51,6 +65,8 @@ export interface ChaosRunReport {
   readonly mismatchExamples: readonly string[];
   readonly batchRuns: { readonly completed: number; readonly failed: number };
   readonly rebuilds: Readonly<Record<RebuildOutcome, number>>;
+  /** PostgreSQL restarts, and the mid-run answers that were 503s during them (not compared). */
+  readonly databaseRestarts: { readonly done: number; readonly unavailableAnswers: number };
   readonly conformity: { readonly compared: number; readonly notCompared: number; readonly mismatches: number };
   readonly durationMs: number;
   readonly workDir: string;
@@ -94,6 +110,11 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
   const midRun = { checks: 0, comparisons: 0 };
   const faults: Record<ChaosTarget, number> = { speed: 0, archiver: 0, batch: 0 };
   const rebuilds: Record<RebuildOutcome, number> = { completed: 0, killed: 0, failed: 0 };
+  const databaseRestartsWanted = options.databaseRestarts ?? 0;
+  if (databaseRestartsWanted > 0 && !options.database) throw new Error('databaseRestarts needs a database the run may restart');
+  const outage = new OutageWindow();
+  let databaseRestarts = 0;
+  let databaseRestart: Promise<void> | undefined;
   const acked: AcceptedEvent[] = [];
   let ok = false;
   try {
@@ -108,8 +129,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
     let rebuildsLaunched = 0;
     let rebuilding: Promise<void> | undefined;
     let nextRebuildAt = Date.now() + prng.int(3_000, 8_000);
-    while (sent < ordered.length || faults.speed + faults.archiver + faults.batch < options.faults || rebuildsLaunched < rebuildsWanted) {
-      if (rebuilding === undefined && rebuildsLaunched < rebuildsWanted && Date.now() >= nextRebuildAt) {
+    const kills = () => faults.speed + faults.archiver + faults.batch;
+    while (sent < ordered.length || kills() < options.faults || rebuildsLaunched < rebuildsWanted || databaseRestarts < databaseRestartsWanted) {
+      if (rebuilding === undefined && databaseRestart === undefined && rebuildsLaunched < rebuildsWanted && Date.now() >= nextRebuildAt) {
         const view = prng.pick(views).name;
         // The first rebuild of a run always finishes, so every run has one that flips.
         const kill = rebuildsLaunched > 0 && prng.chance(0.5) ? { phase: prng.pick(REBUILD_PHASES), afterMs: prng.int(0, 300) } : undefined;
@@ -128,9 +150,24 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
         acked.push(...(await publish(cluster.ingestUrl, dataset.stream.name, slice)));
         sent += slice.length;
       }
-      if (Date.now() >= nextFaultAt) {
-        const target = prng.pick(TARGETS.filter((t) => !restarts.has(t)));
-        if (target) {
+      if (Date.now() >= nextFaultAt && databaseRestart === undefined) {
+        const restartDatabase =
+          databaseRestarts < databaseRestartsWanted && restarts.size === 0 && rebuilding === undefined && (kills() >= options.faults || prng.chance(0.25));
+        const target = restartDatabase ? undefined : prng.pick(TARGETS.filter((t) => !restarts.has(t)));
+        if (restartDatabase) {
+          const downMs = prng.int(500, 3_000);
+          databaseRestarts++;
+          say(`PostgreSQL restart ${databaseRestarts}/${databaseRestartsWanted}: down for ${downMs} ms (sent ${sent})`);
+          outage.begin();
+          databaseRestart = options
+            .database!.stop()
+            .then(() => sleep(downMs))
+            .then(() => options.database!.start())
+            .finally(() => {
+              outage.end();
+              databaseRestart = undefined;
+            });
+        } else if (target) {
           const service = cluster.services[target];
           await service.kill();
           faults[target]++;
@@ -147,12 +184,13 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
       }
       if (prng.chance(0.25)) {
         const view = prng.pick(views);
-        await checkSample(view, prng, acked, served, tally, highest, midRun);
+        await checkSample(view, prng, acked, served, tally, highest, midRun, outage);
       }
       await sleep(pauseMs);
     }
     await Promise.all(restarts.values());
     await rebuilding;
+    await databaseRestart;
     say(`sent ${sent} events; ${faults.speed + faults.archiver + faults.batch} faults; waiting for quiescence`);
 
     // Quiescence, then every key and bucket of every view, twice: once the speed layer has
@@ -216,6 +254,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
       mismatchExamples: tally.mismatches.slice(0, 20).map((m) => `${m.context}: ${m.view} ${m.key}@${m.bucket ?? '-'}: ${m.what}`),
       batchRuns: { completed: runs.rows.filter((r) => r.status === 'completed').length, failed: runs.rows.filter((r) => r.status === 'failed').length },
       rebuilds,
+      databaseRestarts: { done: databaseRestarts, unavailableAnswers: outage.unavailableAnswers },
       conformity,
       durationMs: Date.now() - started,
       workDir: cluster.workDir,
@@ -241,6 +280,7 @@ async function checkSample(
   tally: CheckTally,
   highest: Map<string, Map<number, number>>,
   midRun: { checks: number; comparisons: number },
+  outage: OutageWindow,
 ): Promise<void> {
   const oracle = await ViewOracle.create(EXACT_VIEWS[view.name].table, acked);
   try {
@@ -248,7 +288,18 @@ async function checkSample(
     const keys = prng.sample(await oracle.keys(view), 4);
     const before = tally.comparisons;
     for (const key of keys) {
-      const series = await served.series(view, key, range.from, range.to);
+      const askedAt = Date.now();
+      let series: Awaited<ReturnType<ServedAnswers['series']>>;
+      try {
+        series = await served.series(view, key, range.from, range.to);
+      } catch (error) {
+        // While PostgreSQL restarts serving answers 503; at any other time a 503 is a failure.
+        if (error instanceof ServedError && error.status === 503 && outage.overlaps(askedAt, Date.now())) {
+          outage.unavailableAnswers++;
+          continue;
+        }
+        throw error;
+      }
       const bounds = series ? coveredBounds(series.provenance) : undefined;
       // A 404 carries no provenance: it must mean the key has no event in what serving covers,
       // which the next answer with provenance confirms; nothing to compare here.
@@ -306,6 +357,28 @@ async function publish(ingestUrl: string, stream: string, events: readonly Recor
     // A 503 may have written some events: a retry could duplicate them, and the oracle reads
     // the log anyway, but the acknowledged set would no longer be exact. Fail loudly instead.
     throw new Error(`ingest answered ${res.status} (attempt ${attempt}): ${JSON.stringify(body).slice(0, 500)}`);
+  }
+}
+
+/** When PostgreSQL was down (from its stop until its start resolved), for judging 503 answers. */
+class OutageWindow {
+  private readonly spans: { from: number; to: number }[] = [];
+  private since: number | undefined;
+  unavailableAnswers = 0;
+
+  begin(): void {
+    this.since = Date.now();
+  }
+
+  end(): void {
+    if (this.since !== undefined) this.spans.push({ from: this.since, to: Date.now() });
+    this.since = undefined;
+  }
+
+  /** Whether [from, to] meets an outage, past or in progress. */
+  overlaps(from: number, to: number): boolean {
+    if (this.since !== undefined && to >= this.since) return true;
+    return this.spans.some((s) => from <= s.to && to >= s.from);
   }
 }
 

@@ -11,10 +11,13 @@
 //   --batch-interval-ms N          time between scheduled batch runs (default 2000)
 //   --per-request N, --pause-ms N  ingest pacing (default 100 events, 150 ms)
 //   --rebuilds N                   Kappa rebuilds from the log during the run, about half killed (default 0)
+//   --database-restarts N          PostgreSQL restarts among the faults (default 0; needs the
+//                                  run's own PostgreSQL: DATABASE_URL unset)
 // Exit status: 0 with no mismatch, 1 otherwise. Prints the report as JSON.
 import { startKafkaBroker, startPostgres } from '@tandem/testkit';
-import { runChaos } from './chaos-run';
+import { type RestartableDatabase, runChaos } from './chaos-run';
 import type { DatasetName } from './datasets';
+import { startRestartablePostgres } from './restartable-postgres';
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();
@@ -39,20 +42,28 @@ function intArg(args: Map<string, string>, name: string, fallback?: number): num
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const known = new Set(['dataset', 'faults', 'seed', 'events', 'chunk', 'batch-interval-ms', 'per-request', 'pause-ms', 'rebuilds']);
+  const known = new Set(['dataset', 'faults', 'seed', 'events', 'chunk', 'batch-interval-ms', 'per-request', 'pause-ms', 'rebuilds', 'database-restarts']);
   for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const dataset = (args.get('dataset') ?? 'access-log') as DatasetName;
   if (dataset !== 'access-log' && dataset !== 'flights') throw new Error(`--dataset: access-log or flights, got ${dataset}`);
   const stops: (() => Promise<void>)[] = [];
   let brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter(Boolean);
   let databaseUrl = process.env['DATABASE_URL'] ?? '';
+  const databaseRestarts = intArg(args, 'database-restarts', 0)!;
+  if (databaseRestarts > 0 && databaseUrl) throw new Error('--database-restarts restarts the run\'s own PostgreSQL: unset DATABASE_URL');
+  let database: RestartableDatabase | undefined;
   try {
     if (brokers.length === 0) {
       const broker = await startKafkaBroker();
       stops.push(() => broker.stop());
       brokers = broker.brokers;
     }
-    if (!databaseUrl) {
+    if (databaseRestarts > 0) {
+      const pg = await startRestartablePostgres();
+      stops.push(() => pg.close());
+      databaseUrl = pg.url;
+      database = pg;
+    } else if (!databaseUrl) {
       const pg = await startPostgres();
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
@@ -69,6 +80,8 @@ async function main(): Promise<void> {
       eventsPerRequest: intArg(args, 'per-request'),
       pauseMs: intArg(args, 'pause-ms'),
       rebuilds: intArg(args, 'rebuilds'),
+      databaseRestarts,
+      database,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

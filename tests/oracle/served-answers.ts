@@ -2,6 +2,18 @@ import type { AnyView } from '@tandem/transforms';
 import { type QueryClient, queryClient, valuesFromProto } from '../../libs/serving/src/testing/query-grpc-client';
 import type { PartitionBounds } from './oracle';
 
+
+/** An answer other than 200 (or a series' 404). */
+export class ServedError extends Error {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(`GET ${url}: ${status} ${body}`);
+  }
+}
+
 export interface ServedPoint {
   readonly bucketStart: number;
   readonly values: Record<string, unknown>;
@@ -52,7 +64,7 @@ export class ServedAnswers {
       await res.arrayBuffer();
       return null;
     }
-    if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    if (res.status !== 200) throw new ServedError(url, res.status, await res.text());
     return (await res.json()) as ServedSeries;
   }
 
@@ -60,7 +72,7 @@ export class ServedAnswers {
   async keys(view: AnyView, aggregate: string, from: number, to: number): Promise<string[]> {
     const url = `${this.baseUrl}/v1/views/${view.name}/top?aggregate=${aggregate}&from=${from}&to=${to}&n=1000000`;
     const res = await fetch(url);
-    if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    if (res.status !== 200) throw new ServedError(url, res.status, await res.text());
     const body = (await res.json()) as { entries: { key: Record<string, string> }[] };
     return body.entries.map((e) => {
       const values = view.dimensions.map((d) => String(e.key[d]));
