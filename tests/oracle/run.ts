@@ -1,55 +1,52 @@
-// The oracle suite from the command line (`npm run test:oracle -- <options>`): the chaos run
-// against the servers named by KAFKA_BROKERS / DATABASE_URL, or against a broker and a
-// PostgreSQL started for the run.
-//
-//   --dataset access-log|flights   (default access-log)
-//   --faults N                     SIGKILLs to inject at least (default 20)
-//   --seed S                       PRNG seed; a failure is replayed with the same seed (default: time)
-//   --events N                     events sent, the first N of the dataset (default: all of the
-//                                  access log; 100,000 flights)
-//   --chunk N                      TANDEM_CHUNK_SIZE (default 50)
-//   --batch-interval-ms N          time between scheduled batch runs (default 2000)
-//   --per-request N, --pause-ms N  ingest pacing (default 100 events, 150 ms)
-//   --rebuilds N                   Kappa rebuilds from the log during the run, about half killed (default 0)
-//   --database-restarts N          PostgreSQL restarts among the faults (default 0; needs the
-//                                  run's own PostgreSQL: DATABASE_URL unset)
-// Exit status: 0 with no mismatch, 1 otherwise. Prints the report as JSON.
+// The oracle suite from the command line (`npm run test:oracle -- <options>`, `--help` lists
+// them): the chaos run against the servers named by KAFKA_BROKERS / DATABASE_URL, or against a
+// broker and a PostgreSQL started for the run. Exit status: 0 with no mismatch, 1 otherwise.
+// Prints the report as JSON.
 import { startKafkaBroker, startPostgres } from '@tandem/testkit';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type RestartableDatabase, runChaos } from './chaos-run';
 import type { DatasetName } from './datasets';
 import { startRestartablePostgres } from './restartable-postgres';
 
-function parseArgs(argv: readonly string[]): Map<string, string> {
-  const args = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i];
-    if (!name.startsWith('--')) throw new Error(`unexpected argument ${name}`);
-    const value = argv[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
-    args.set(name.slice(2), value);
-    i++;
-  }
-  return args;
+const count = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+interface Options {
+  dataset: DatasetName;
+  faults: number;
+  seed?: number;
+  events?: number;
+  chunk?: number;
+  batchIntervalMs?: number;
+  perRequest?: number;
+  pauseMs?: number;
+  rebuilds: number;
+  databaseRestarts: number;
 }
 
-function intArg(args: Map<string, string>, name: string, fallback?: number): number | undefined {
-  const text = args.get(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: expected a non-negative integer, got ${text}`);
-  return n;
-}
+const program = new Command('test:oracle')
+  .description('The oracle suite: a dataset through the cluster under injected faults, every answer checked against DuckDB')
+  .addOption(new Option('--dataset <name>', 'dataset sent through ingest').choices(['access-log', 'flights']).default('access-log'))
+  .option('--faults <n>', 'SIGKILLs of speed, archiver and batch to inject at least', count, 20)
+  .option('--seed <s>', 'PRNG seed; a failure replays with the same seed (default: the time)', count)
+  .option('--events <n>', 'events sent, the first N of the dataset (default: all of the access log; 100,000 flights)', count)
+  .option('--chunk <n>', 'TANDEM_CHUNK_SIZE (default 50)', count)
+  .option('--batch-interval-ms <n>', 'time between scheduled batch runs (default 2000)', count)
+  .option('--per-request <n>', 'events per ingest request (default 100)', count)
+  .option('--pause-ms <n>', 'pause between ingest requests (default 150)', count)
+  .option('--rebuilds <n>', 'Kappa rebuilds from the log during the run, about half of them killed', count, 0)
+  .option('--database-restarts <n>', "PostgreSQL restarts among the faults (needs the run's own PostgreSQL: DATABASE_URL unset)", count, 0)
+  .showHelpAfterError();
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const known = new Set(['dataset', 'faults', 'seed', 'events', 'chunk', 'batch-interval-ms', 'per-request', 'pause-ms', 'rebuilds', 'database-restarts']);
-  for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
-  const dataset = (args.get('dataset') ?? 'access-log') as DatasetName;
-  if (dataset !== 'access-log' && dataset !== 'flights') throw new Error(`--dataset: access-log or flights, got ${dataset}`);
+  const options = program.parse(process.argv).opts<Options>();
   const stops: (() => Promise<void>)[] = [];
   let brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter(Boolean);
   let databaseUrl = process.env['DATABASE_URL'] ?? '';
-  const databaseRestarts = intArg(args, 'database-restarts', 0)!;
+  const { databaseRestarts } = options;
   if (databaseRestarts > 0 && databaseUrl) throw new Error('--database-restarts restarts the run\'s own PostgreSQL: unset DATABASE_URL');
   let database: RestartableDatabase | undefined;
   try {
@@ -71,15 +68,15 @@ async function main(): Promise<void> {
     const report = await runChaos({
       brokers,
       databaseUrl,
-      dataset,
-      faults: intArg(args, 'faults', 20)!,
-      seed: intArg(args, 'seed', Date.now() % 2 ** 31)!,
-      events: intArg(args, 'events'),
-      chunkSize: intArg(args, 'chunk'),
-      batchIntervalMs: intArg(args, 'batch-interval-ms'),
-      eventsPerRequest: intArg(args, 'per-request'),
-      pauseMs: intArg(args, 'pause-ms'),
-      rebuilds: intArg(args, 'rebuilds'),
+      dataset: options.dataset,
+      faults: options.faults,
+      seed: options.seed ?? Date.now() % 2 ** 31,
+      events: options.events,
+      chunkSize: options.chunk,
+      batchIntervalMs: options.batchIntervalMs,
+      eventsPerRequest: options.perRequest,
+      pauseMs: options.pauseMs,
+      rebuilds: options.rebuilds,
       databaseRestarts,
       database,
       log: (line) => process.stderr.write(`${line}\n`),
