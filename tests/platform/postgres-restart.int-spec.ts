@@ -77,13 +77,15 @@ describe('a PostgreSQL restart under the running speed layer and serving', () =>
     // lock); the rest of the log arrives meanwhile.
     const held = await db.pool.connect();
     await held.query('SELECT 1');
+    const failedTransactions = async () =>
+      (await layer!.registry.getSingleMetric('tandem_speed_transactions_total')!.get()).values.find((v) => v.labels['outcome'] === 'failed')?.value ?? 0;
+    // Read before the stop: once its first transactions have failed, the layer may be backing
+    // off or failing to read its stored positions, which no transaction counts.
+    const failedBefore = await failedTransactions();
     await pg.stop();
     const ends = new Map([...firstEnds, ...(await produceEvents(log, topic, second))]);
     const outage = await servedRequests();
     expect({ status: outage.status, retryAfterGiven: Number(outage.retryAfter) > 0 }).toEqual({ status: 503, retryAfterGiven: true });
-    const failedTransactions = async () =>
-      (await layer!.registry.getSingleMetric('tandem_speed_transactions_total')!.get()).values.find((v) => v.labels['outcome'] === 'failed')?.value ?? 0;
-    const failedBefore = await failedTransactions();
     // The speed layer tries to write the second half and fails for as long as the database is down.
     await waitUntil('a speed transaction to fail on the stopped database', async () => (await failedTransactions()) > failedBefore, 30_000, 100);
     expect(layer.status().state).toBe('running');
