@@ -7,7 +7,7 @@ import { IngestMetrics, IngestService, startIngestEdge, type IngestEdge } from '
 import { type Database, KafkaLog, LocalLakeStorage, openDatabase } from '@tandem/platform';
 import { QueryService, startServingEdge, type ServingEdge } from '@tandem/serving';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
-import { testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
+import { quietLogger, testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
 import { flightsPerOriginHour, flightsPerRouteDay } from '@tandem/transforms';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,6 @@ jest.setTimeout(60_000);
 const CHUNK = 100;
 const DAY = Date.UTC(2001, 0, 1);
 const NEXT_DAY = DAY + 86_400_000;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 const views = [flightsPerOriginHour, flightsPerRouteDay];
 
 describe('ingest to serving, through the speed and batch layers', () => {
@@ -66,18 +65,18 @@ describe('ingest to serving, through the speed and batch layers', () => {
     db = await openDatabase({ url: databaseUrl, schema: schema.schema, poolSize: 8 });
     lakeDir = await mkdtemp(path.join(tmpdir(), 'tandem-e2e-lake-'));
     const storage = new LocalLakeStorage(lakeDir);
-    log = new KafkaLog({ brokers, clientId: 'e2e', logger: quiet });
+    log = new KafkaLog({ brokers, clientId: 'e2e', logger: quietLogger });
     ingest = new IngestService({ log, topicPrefix: prefix, streams: [flights] });
     const metrics = new IngestMetrics({ defaultMetrics: false });
     ingestEdge = await startIngestEdge({ ingest, metrics, http: { port: 0, host: '127.0.0.1' }, grpc: { port: 0, host: '127.0.0.1' }, apiKeys: [], rateLimit: { limit: 0, windowMs: 1_000 }, maxBodyBytes: 1024 * 1024, logger: false });
     // Topics exist once ingest has published; the consumers start after that.
     await ingest.publishValues('flights', [events[0]]);
     sent.push(events[0]);
-    speed = createSpeedLayer({ log, db, views, groupId: speedGroup, chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quiet });
+    speed = createSpeedLayer({ log, db, views, groupId: speedGroup, chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quietLogger });
     await speed.start();
-    archiver = createArchiver({ log, storage, streams: [flights], groupId: uniqueName('e2e_archiver'), maxAgeMs: 200, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quiet });
+    archiver = createArchiver({ log, storage, streams: [flights], groupId: uniqueName('e2e_archiver'), maxAgeMs: 200, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quietLogger });
     await archiver.start();
-    batch = createBatchRunner({ db, storage, views, chunkSize: CHUNK, registry: new Registry(), workers: 0, topicPrefix: prefix, speedConsumer: speedGroup, logger: quiet });
+    batch = createBatchRunner({ db, storage, views, chunkSize: CHUNK, registry: new Registry(), workers: 0, topicPrefix: prefix, speedConsumer: speedGroup, logger: quietLogger });
     const queries = new QueryService({ pool: db.pool, chunkSize: CHUNK, speedConsumer: speedGroup, topicPrefix: prefix });
     servingEdge = await startServingEdge({ queries, http: { port: 0, host: '127.0.0.1' }, grpc: { port: 0, host: '127.0.0.1' }, apiKeys: [], rateLimit: { limit: 0, windowMs: 1_000 }, logger: false });
     queryGrpc = queryClient(`127.0.0.1:${servingEdge.grpcPort}`);

@@ -1,5 +1,5 @@
 import { KafkaLog } from '@tandem/platform';
-import { withSchema } from '@tandem/testkit';
+import { quietLogger, type RestartablePostgres, withSchema } from '@tandem/testkit';
 import { type AnyView, viewByName } from '@tandem/transforms';
 import { sameJson } from './oracle-check';
 import { type AcceptedEvent, readAcceptedEvents } from './accepted-log';
@@ -42,15 +42,8 @@ export interface ChaosRunOptions {
    */
   readonly databaseRestarts?: number;
   /** The cluster's PostgreSQL, when the run may restart it (never a server others share). */
-  readonly database?: RestartableDatabase;
+  readonly database?: Pick<RestartablePostgres, 'stop' | 'start'>;
   readonly log?: (line: string) => void;
-}
-
-export interface RestartableDatabase {
-  /** Fast shutdown: every session is ended, in-flight transactions roll back. */
-  stop(): Promise<void>;
-  /** Starts it again on the same data and port; resolves once it accepts connections. */
-  start(): Promise<void>;
 }
 
 export interface ChaosRunReport {
@@ -91,7 +84,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
   const schema = await withSchema(options.databaseUrl, 'oracle');
   const topicPrefix = `${schema.schema}.`;
   const topic = `${topicPrefix}${dataset.stream.topic}`;
-  const log = new KafkaLog({ brokers: options.brokers, clientId: 'oracle', logger: { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined } as never });
+  const log = new KafkaLog({ brokers: options.brokers, clientId: 'oracle', logger: quietLogger });
   const admin = await log.admin();
   await admin.ensureTopic(topic, dataset.stream.partitions);
   await admin.close();
@@ -172,7 +165,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
           await service.kill();
           faults[target]++;
           const downMs = prng.int(0, 1_500);
-          say(`fault ${faults.speed + faults.archiver + faults.batch}: SIGKILL ${target}, restart in ${downMs} ms (sent ${sent})`);
+          say(`fault ${kills()}: SIGKILL ${target}, restart in ${downMs} ms (sent ${sent})`);
           restarts.set(
             target,
             sleep(downMs)
@@ -191,7 +184,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunReport
     await Promise.all(restarts.values());
     await rebuilding;
     await databaseRestart;
-    say(`sent ${sent} events; ${faults.speed + faults.archiver + faults.batch} faults; waiting for quiescence`);
+    say(`sent ${sent} events; ${kills()} faults; waiting for quiescence`);
 
     // Quiescence, then every key and bucket of every view, twice: once the speed layer has
     // consumed everything, and once a batch cut covers every whole chunk.

@@ -7,13 +7,12 @@ import { IngestService } from '@tandem/ingest';
 import { type Database, KafkaLog, LocalLakeStorage, openDatabase } from '@tandem/platform';
 import { QueryService } from '@tandem/serving';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
-import { testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
+import { quietLogger, testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
 import type { AnyView } from '@tandem/transforms';
 import { Registry } from 'prom-client';
 import type { AcceptedEvent } from './accepted-log';
 import { sleep } from './service-process';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 
 /**
  * The layers in one process over the real broker and PostgreSQL, for the properties that
@@ -42,7 +41,7 @@ export class InProcessStack {
     const lakeDir = await mkdtemp(path.join(tmpdir(), 'tandem-oracle-lake-'));
     const storage = new LocalLakeStorage(lakeDir);
     const prefix = `${schema.schema}.`;
-    const log = new KafkaLog({ brokers, clientId: 'oracle-stack', logger: quiet });
+    const log = new KafkaLog({ brokers, clientId: 'oracle-stack', logger: quietLogger });
     const ingest = new IngestService({ log, topicPrefix: prefix, streams: [stream] });
     const speedGroup = uniqueName('oracle_speed');
     const stack = new InProcessStack(
@@ -50,9 +49,9 @@ export class InProcessStack {
       db,
       log,
       ingest,
-      createSpeedLayer({ log, db, views, groupId: speedGroup, chunkSize: options.chunkSize, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quiet }),
-      createArchiver({ log, storage, streams: [stream], groupId: uniqueName('oracle_archiver'), maxAgeMs: 100, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quiet }),
-      createBatchRunner({ db, storage, views, chunkSize: options.chunkSize, registry: new Registry(), workers: 0, topicPrefix: prefix, speedConsumer: speedGroup, logger: quiet }),
+      createSpeedLayer({ log, db, views, groupId: speedGroup, chunkSize: options.chunkSize, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quietLogger }),
+      createArchiver({ log, storage, streams: [stream], groupId: uniqueName('oracle_archiver'), maxAgeMs: 100, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quietLogger }),
+      createBatchRunner({ db, storage, views, chunkSize: options.chunkSize, registry: new Registry(), workers: 0, topicPrefix: prefix, speedConsumer: speedGroup, logger: quietLogger }),
       new QueryService({ pool: db.pool, chunkSize: options.chunkSize, speedConsumer: speedGroup, topicPrefix: prefix }),
       speedGroup,
       lakeDir,

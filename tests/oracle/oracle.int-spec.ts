@@ -1,6 +1,5 @@
-import { testEnv } from '@tandem/testkit';
+import { type RestartablePostgres, startRestartablePostgres, testEnv } from '@tandem/testkit';
 import { runChaos } from './chaos-run';
-import { type OwnPostgres, startRestartablePostgres } from './restartable-postgres';
 
 /**
  * The oracle suite, CI form: the access log through ingest into the cluster (separate
@@ -14,7 +13,7 @@ import { type OwnPostgres, startRestartablePostgres } from './restartable-postgr
  * The seed is fixed (ORACLE_SEED overrides it), so a failure replays with
  * `npm run test:oracle -- --seed <seed> --rebuilds 3 --database-restarts 3`.
  */
-let postgres: OwnPostgres | undefined;
+let postgres: RestartablePostgres | undefined;
 afterAll(async () => {
   await postgres?.close();
 });

@@ -2,11 +2,10 @@
 // them): the chaos run against the servers named by KAFKA_BROKERS / DATABASE_URL, or against a
 // broker and a PostgreSQL started for the run. Exit status: 0 with no mismatch, 1 otherwise.
 // Prints the report as JSON.
-import { startKafkaBroker, startPostgres } from '@tandem/testkit';
+import { type RestartablePostgres, startKafkaBroker, startPostgres, startRestartablePostgres } from '@tandem/testkit';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type RestartableDatabase, runChaos } from './chaos-run';
+import { runChaos } from './chaos-run';
 import type { DatasetName } from './datasets';
-import { startRestartablePostgres } from './restartable-postgres';
 
 const count = (value: string): number => {
   const n = Number(value);
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
   let databaseUrl = process.env['DATABASE_URL'] ?? '';
   const { databaseRestarts } = options;
   if (databaseRestarts > 0 && databaseUrl) throw new Error('--database-restarts restarts the run\'s own PostgreSQL: unset DATABASE_URL');
-  let database: RestartableDatabase | undefined;
+  let database: RestartablePostgres | undefined;
   try {
     if (brokers.length === 0) {
       const broker = await startKafkaBroker();

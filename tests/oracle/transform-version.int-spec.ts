@@ -6,6 +6,7 @@ import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
 import { count, defineView, distinct, requestsPerStatusHour, sum } from '@tandem/transforms';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { quietLogger } from '@tandem/testkit';
 import { Registry } from 'prom-client';
 import type { AcceptedEvent } from './accepted-log';
 import { InProcessStack } from './in-process-stack';
@@ -15,7 +16,6 @@ jest.setTimeout(180_000);
 
 const CHUNK = 20;
 const DAY = 86_400_000;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 
 /** View A: the catalog's definition (version 1). */
 const viewA = requestsPerStatusHour;
@@ -98,7 +98,7 @@ describe('transform versions', () => {
     const startOfA2 = await speedNext();
     // The new version's rows start inside a chunk, above A's cut: the case that can leave a gap.
     expect([...startOfA2].some(([p, next]) => next % CHUNK !== 0 && next > (cutA[p] ?? 0))).toBe(true);
-    speedA2 = createSpeedLayer({ log: stack.log, db: stack.db, views: [viewA2], groupId: stack.speedGroup, chunkSize: CHUNK, topicPrefix: `${stack.schema.schema}.`, cleanupIntervalMs: 0, logger: quiet });
+    speedA2 = createSpeedLayer({ log: stack.log, db: stack.db, views: [viewA2], groupId: stack.speedGroup, chunkSize: CHUNK, topicPrefix: `${stack.schema.schema}.`, cleanupIntervalMs: 0, logger: quietLogger });
     await speedA2.start();
     // Fewer events than a chunk per partition: the lake's coverage stays inside the chunk A' started in.
     await stack.publish('http_requests', events.slice(810, 840));
@@ -129,7 +129,7 @@ describe('transform versions', () => {
     await expect(answersOf(withoutHistory, rangeOf(stack.accepted))).rejects.toThrow(new RegExp(`transform version ${viewA.transformVersion}.*not defined`));
 
     // Batch with A': a full run is forced by the transform version change.
-    batchA2 = createBatchRunner({ db: stack.db, storage: new LocalLakeStorage(stack.lakeDir), views: [viewA2], chunkSize: CHUNK, registry: new Registry(), workers: 0, topicPrefix: `${stack.schema.schema}.`, speedConsumer: stack.speedGroup, logger: quiet });
+    batchA2 = createBatchRunner({ db: stack.db, storage: new LocalLakeStorage(stack.lakeDir), views: [viewA2], chunkSize: CHUNK, registry: new Registry(), workers: 0, topicPrefix: `${stack.schema.schema}.`, speedConsumer: stack.speedGroup, logger: quietLogger });
     let run = await batchA2.run({ mode: 'incremental' });
     expect(run.views[0]).toMatchObject({ view: viewA2.name, transformVersion: viewA2.transformVersion, mode: 'full', reason: 'transform-version-changed' });
     // The lake ends inside the chunk A' realtime rows started in, so the cut it allows lies below

@@ -10,7 +10,7 @@ import { IngestMetrics, IngestService, startIngestEdge, type IngestEdge } from '
 import { type Archiver, createArchiver } from '@tandem/batch';
 import { type Database, KafkaLog, LocalLakeStorage, openDatabase } from '@tandem/platform';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
-import { type KafkaBroker, startKafkaBroker, testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
+import { type KafkaBroker, startKafkaBroker, quietLogger, testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
 import { canonicalJson, type Json, requestsPerStatusHour, requestsPerUrlMinute } from '@tandem/transforms';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,6 @@ const views = [requestsPerUrlMinute, requestsPerStatusHour];
 const CHUNK = 500;
 const BATCH = 250;
 const SEND_TIMEOUT_MS = 2_000;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 
 const lakeDir = mkdtempSync(join(tmpdir(), 'tandem-kafka-restart-lake-'));
 let broker: KafkaBroker | undefined;
@@ -62,7 +61,7 @@ describe('a Kafka broker restart and crash under ingest, the speed layer and the
     schema = await withSchema(databaseUrl, 'kafkarestart');
     db = await openDatabase({ url: databaseUrl, schema: schema.schema });
     // Retries that give up within seconds, so that the consumers notice the outage and restart.
-    log = new KafkaLog({ brokers: broker.brokers, clientId: 'kafka-restart', retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 6 }, logger: quiet });
+    log = new KafkaLog({ brokers: broker.brokers, clientId: 'kafka-restart', retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 6 }, logger: quietLogger });
     const prefix = `${uniqueName('kafkarestart')}.`;
     const topic = `${prefix}${httpRequests.topic}`;
     ingest = new IngestService({ log, topicPrefix: prefix, streams: [httpRequests], sendTimeoutMs: SEND_TIMEOUT_MS });
@@ -102,9 +101,9 @@ describe('a Kafka broker restart and crash under ingest, the speed layer and the
     // Before: ingest creates the topic with its first batch; the consumers start.
     await sendBatches(8);
     const storage = new LocalLakeStorage(lakeDir);
-    speed = createSpeedLayer({ log, db, views, groupId: uniqueName('kafkarestart_speed'), chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quiet });
+    speed = createSpeedLayer({ log, db, views, groupId: uniqueName('kafkarestart_speed'), chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quietLogger });
     await speed.start();
-    archiver = createArchiver({ log, storage, streams: [httpRequests], groupId: uniqueName('kafkarestart_archiver'), maxAgeMs: 200, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quiet });
+    archiver = createArchiver({ log, storage, streams: [httpRequests], groupId: uniqueName('kafkarestart_archiver'), maxAgeMs: 200, topicOf: (c) => `${prefix}${c.topic}`, registry: new Registry(), logger: quietLogger });
     await archiver.start();
     await sendBatches(4);
 

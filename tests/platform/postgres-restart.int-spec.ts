@@ -5,14 +5,11 @@
  * the database is back, its realtime rows hold every event exactly once.
  */
 import { httpRequests } from '@tandem/contracts';
-import { type Database, KafkaLog, openDatabase, type PostgresServer, startPostgres } from '@tandem/platform';
+import { type Database, KafkaLog, openDatabase } from '@tandem/platform';
 import { QueryService, startServingEdge, type ServingEdge } from '@tandem/serving';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
-import { createTopic, testEnv, uniqueName } from '@tandem/testkit';
+import { createTopic, quietLogger, type RestartablePostgres, startRestartablePostgres, testEnv, uniqueName } from '@tandem/testkit';
 import { requestsPerStatusHour, requestsPerUrlMinute } from '@tandem/transforms';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { accessLogEvents, expectedTotals, produceEvents, realtimeTotals, totalsDiff, waitForOffsets, waitUntil } from '../../libs/speed/src/testing/speed-fixtures';
 
 jest.setTimeout(180_000);
@@ -20,14 +17,9 @@ jest.setTimeout(180_000);
 const { brokers } = testEnv();
 const views = [requestsPerUrlMinute, requestsPerStatusHour];
 const CHUNK = 500;
-// The outage makes the consumer log every failed transaction; the assertions say what matters.
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 
-// A cluster of this test's own, kept on disk so that it can be stopped and started again.
-const dir = mkdtempSync(join(tmpdir(), 'tandem-pg-restart-'));
-chmodSync(dir, 0o755); // PostgreSQL runs as its own user when the tests run as root
-
-let pg: PostgresServer | undefined;
+// A server of this test's own, that it can stop and start again.
+let pg: RestartablePostgres | undefined;
 let db: Database | undefined;
 let log: KafkaLog | undefined;
 let layer: SpeedLayer | undefined;
@@ -37,24 +29,23 @@ afterAll(async () => {
   await layer?.stop();
   await log?.close();
   await db?.close();
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await pg?.close();
 });
 
 describe('a PostgreSQL restart under the running speed layer and serving', () => {
   it('costs neither process its life, answers 503 meanwhile, and loses or doubles no event', async () => {
     const events = accessLogEvents();
     const [first, second] = [events.slice(0, 5_000), events.slice(5_000)];
-    pg = await startPostgres({ directory: dir });
-    const port = pg.port;
+    pg = await startRestartablePostgres();
     db = await openDatabase({ url: pg.url, applicationName: 'tandem-pg-restart' });
 
     const prefix = `${uniqueName('pgrestart')}.`;
     const topic = `${prefix}${httpRequests.topic}`;
     await createTopic(brokers, topic, httpRequests.partitions);
-    log = new KafkaLog({ brokers, clientId: 'pg-restart', consumer: { maxBytesPerPartition: 64 * 1024, heartbeatInterval: 500 }, logger: quiet });
+    // Quiet: the outage makes the consumer log every failed transaction; the assertions say what matters.
+    log = new KafkaLog({ brokers, clientId: 'pg-restart', consumer: { maxBytesPerPartition: 64 * 1024, heartbeatInterval: 500 }, logger: quietLogger });
     const groupId = uniqueName('pgrestart_group');
-    layer = createSpeedLayer({ log, db, views, groupId, chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quiet });
+    layer = createSpeedLayer({ log, db, views, groupId, chunkSize: CHUNK, topicPrefix: prefix, cleanupIntervalMs: 0, logger: quietLogger });
     await layer.start();
     const queries = new QueryService({ pool: db.pool, views, chunkSize: CHUNK, speedConsumer: groupId, topicPrefix: prefix, statementTimeoutMs: 2_000 });
     edge = await startServingEdge({ queries, http: { port: 0, host: '127.0.0.1' }, grpc: { port: 0, host: '127.0.0.1' }, apiKeys: [], rateLimit: { limit: 0, windowMs: 1_000 }, logger: false });
@@ -93,7 +84,7 @@ describe('a PostgreSQL restart under the running speed layer and serving', () =>
     held.release(true);
 
     // Back on the same port and data: the layer catches up by itself, and serving answers again.
-    pg = await startPostgres({ directory: dir, port });
+    await pg.start();
     await waitForOffsets(db.pool, groupId, topic, ends, 90_000);
     for (const view of views) expect(totalsDiff(await realtimeTotals(db.pool, view), expectedTotals(view, [...first, ...second]))).toEqual([]);
     expect(await servedRequests()).toEqual({ status: 200, retryAfter: null, requests: expectedRequests(events) });

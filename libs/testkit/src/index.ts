@@ -8,3 +8,5 @@ export { startKafkaBroker, randomClusterId, type KafkaBroker, type KafkaBrokerOp
 export { ensureKafkaDistribution, kafkaHome, tandemCacheDir, KAFKA_VERSION, type KafkaDistribution } from './kafka-distribution';
 export { startPostgres, type PostgresServer, type PostgresServerOptions } from '@tandem/platform';
 export { startAzurite, AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, type AzuriteServer, type AzuriteOptions } from './azurite';
+export { startRestartablePostgres, type RestartablePostgres } from './restartable-postgres';
+export { quietLogger } from './quiet-logger';
