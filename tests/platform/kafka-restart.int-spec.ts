@@ -8,7 +8,7 @@
 import { decodeEvent, type HttpRequestEvent, httpRequests } from '@tandem/contracts';
 import { IngestMetrics, IngestService, startIngestEdge, type IngestEdge } from '@tandem/ingest';
 import { type Archiver, createArchiver } from '@tandem/batch';
-import { type Database, KafkaLog, LocalLakeStorage, openDatabase } from '@tandem/platform';
+import { type Database, KafkaLog, LakeManifest, LocalLakeStorage, openDatabase } from '@tandem/platform';
 import { createSpeedLayer, type SpeedLayer } from '@tandem/speed';
 import { type KafkaBroker, startKafkaBroker, quietLogger, testEnv, uniqueName, withSchema, type TestSchema } from '@tandem/testkit';
 import { canonicalJson, type Json, requestsPerStatusHour, requestsPerUrlMinute } from '@tandem/transforms';
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { auditLake, expectExactLake, readWholeTopic } from '../../libs/batch/src/archiver/testing/lake-audit';
-import { accessLogEvents, expectedTotals, realtimeTotals, totalsDiff, waitForOffsets } from '../../libs/speed/src/testing/speed-fixtures';
+import { accessLogEvents, expectedTotals, realtimeTotals, totalsDiff, waitForOffsets, waitUntil } from '../../libs/speed/src/testing/speed-fixtures';
 
 jest.setTimeout(300_000);
 
@@ -141,13 +141,13 @@ describe('a Kafka broker restart and crash under ingest, the speed layer and the
     for (const view of views) expect(totalsDiff(await realtimeTotals(db.pool, view), expectedTotals(view, logged))).toEqual([]);
     expect(speed.status().state).toBe('running');
 
-    // The archiver: the lake holds exactly the log's records.
-    const deadline = Date.now() + 120_000;
-    let audit = await auditLake(storage, httpRequests, log, topic);
-    while ([...audit.endOffsets].some(([p, end]) => (audit.coveredUntil.get(p) ?? 0) < end) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      audit = await auditLake(storage, httpRequests, log, topic);
-    }
-    expectExactLake(audit, 0);
+    // The archiver: once its manifest covers every partition to the end (nothing is written
+    // after that), the lake holds exactly the log's records.
+    const manifest = new LakeManifest(storage);
+    await waitUntil('the lake to cover the log', async () => {
+      const coverage = await manifest.coveredUntil(httpRequests.name);
+      return [...ends].every(([p, end]) => (coverage.get(p) ?? 0) >= end);
+    }, 120_000, 250);
+    expectExactLake(await auditLake(storage, httpRequests, log, topic), 0);
   });
 });
